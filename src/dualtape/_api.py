@@ -1,0 +1,93 @@
+"""Helpers both modes share for their public functions: argument containers (tuples,
+lists and dicts of arrays), input checks, and Jacobian assembly.  No mode lives here."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .primitives import OPS
+from .registry import Tracer
+
+
+def flatten(tree: Any) -> tuple[list, Any]:
+    """Leaves of nested tuples/lists/dicts, and a description to rebuild the nesting."""
+    leaves: list = []
+
+    def walk(t: Any) -> Any:
+        if isinstance(t, (tuple, list)):
+            return (type(t), [walk(v) for v in t])
+        if isinstance(t, dict):
+            keys = sorted(t)
+            return (dict, keys, [walk(t[k]) for k in keys])
+        leaves.append(t)
+        return None
+    return leaves, walk(tree)
+
+
+def unflatten(spec: Any, leaves: Sequence) -> Any:
+    """Inverse of :func:`flatten`."""
+    it = iter(leaves)
+
+    def build(s: Any) -> Any:
+        if s is None:
+            return next(it)
+        if s[0] is dict:
+            return {k: build(v) for k, v in zip(s[1], s[2])}
+        return s[0](build(v) for v in s[1])
+    return build(spec)
+
+
+def to_array(x: Any, dtype: Any = None) -> Any:
+    """``x`` as an ndarray, or unchanged if it is already traced (an outer mode's value)."""
+    if isinstance(x, Tracer):
+        return x
+    return np.asarray(x, dtype=dtype)
+
+
+def check_float(x: Any, fn: str) -> Any:
+    """Reject integer and boolean inputs, which have no derivative."""
+    dt = x.dtype
+    if not np.issubdtype(dt, np.inexact):
+        raise TypeError(
+            f"{fn}: cannot differentiate with respect to an input of dtype {dt}; only "
+            f"floating-point (or complex) inputs have derivatives. Pass x.astype(float).")
+    return x
+
+
+def select_args(argnums: int | Sequence[int], nargs: int) -> tuple[tuple, bool]:
+    """Normalised argnums and whether a single one was asked for."""
+    single = isinstance(argnums, (int, np.integer))
+    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ValueError(f"argnums {a} is out of range for {nargs} positional arguments")
+    return tuple(a % nargs for a in nums), single
+
+
+def zeros_tangent(p: Any, batch: tuple = ()) -> np.ndarray:
+    """An instantiated zero tangent for value ``p`` (the symbolic zero made concrete)."""
+    dt = getattr(p, "dtype", None) or np.result_type(p)
+    if not np.issubdtype(dt, np.inexact):
+        dt = np.float64
+    return np.zeros(tuple(batch) + tuple(np.shape(p) if not isinstance(p, Tracer)
+                                         else p.shape), dtype=dt)
+
+
+def jac_assemble(out_leaves: list, tree: Any, blocks: list, in_shape: tuple,
+                 columns: bool) -> Any:
+    """Stack per-pass blocks into Jacobians of shape ``out.shape + in.shape``.
+
+    ``columns``: each block entry is ``(k,) + out.shape`` (forward passes); otherwise
+    ``(k,) + in.shape`` (reverse passes, one output leaf at a time).
+    """
+    res = []
+    for j, p in enumerate(out_leaves):
+        parts = [b[j] for b in blocks]
+        stacked = parts[0] if len(parts) == 1 else OPS["concatenate"](parts, 0)
+        out_shape = tuple(getattr(p, "shape", np.shape(p)))
+        if columns:
+            stacked = OPS["moveaxis"](stacked, 0, -1) if stacked.ndim > 1 else stacked
+        res.append(OPS["reshape"](stacked, out_shape + tuple(in_shape)))
+    return unflatten(tree, res)

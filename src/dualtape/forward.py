@@ -1,0 +1,167 @@
+"""Forward mode: dual numbers.
+
+A :class:`Dual` carries a primal value and a tangent.  In vector mode the tangent has a
+leading axis of k directions, so one pass gives k directional derivatives; ``jacfwd``
+uses that to get a block of Jacobian columns per sweep.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ._api import (check_float, flatten, jac_assemble, select_args, to_array, unflatten,
+                   zeros_tangent)
+from .numpy import TracedArray
+from .registry import Trace, Tracer, bind
+
+__all__ = ["Dual", "jvp", "jacfwd"]
+
+
+class ForwardTrace(Trace):
+    """One forward-mode context; its duals carry its level."""
+
+    __slots__ = ()
+    mode = "forward"
+
+    def process(self, prim, args, params):
+        level = self.level
+        primals = list(args)
+        tangents = [None] * len(args)
+        for i, a in enumerate(args):
+            if isinstance(a, Dual) and a._level == level:
+                primals[i] = a.primal
+                tangents[i] = a.tangent
+        ans = bind(prim, *primals, **params)
+        if prim.nondiff:
+            return ans
+        jvp = prim.jvp
+        if jvp is None:
+            raise NotImplementedError(
+                f"primitive {prim.name!r} has no JVP rule, which forward mode needs; "
+                f"add one with dt.defjvp")
+        out = jvp(tangents, ans, primals, params)
+        if prim.multiple_results:
+            return tuple(a if t is None else Dual(a, t, self) for a, t in zip(ans, out))
+        if out is None:
+            return ans
+        return Dual(ans, out, self)
+
+
+_USER_TRACE = ForwardTrace()  # the shared context of duals built by hand: Dual(x, dx)
+
+
+class Dual(TracedArray):
+    """A value with a tangent: ``Dual(primal, tangent)``.
+
+    ``tangent`` has the primal's shape, or ``(k,) + primal.shape`` for k directions.
+    Duals built by hand share one context; ``jvp`` and ``jacfwd`` make their own, so
+    nested derivatives never mix up their perturbations.
+    """
+
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, primal: Any, tangent: Any, trace: ForwardTrace | None = None) -> None:
+        if trace is None:
+            trace = _USER_TRACE
+            primal = to_array(primal)
+            tangent = to_array(tangent)
+            if tangent.shape[-len(primal.shape):] != primal.shape if primal.shape else False:
+                raise ValueError(f"tangent shape {tangent.shape} does not end with the "
+                                 f"primal shape {primal.shape}")
+        self._trace = trace
+        self._level = trace.level
+        self.primal = primal
+        self.tangent = tangent
+
+    def __repr__(self) -> str:
+        return f"Dual({self.primal!r}, {self.tangent!r})"
+
+
+def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
+         trace: ForwardTrace) -> tuple[Any, list, Any]:
+    """Call f with the args at ``argnums`` replaced by duals; return out leaves' parts."""
+    new = list(args)
+    for i, leaves_t in zip(argnums, tangents):
+        leaves, tree = flatten(args[i])
+        new[i] = unflatten(tree, [Dual(p, t, trace) for p, t in zip(leaves, leaves_t)])
+    out = f(*new)
+    leaves, tree = flatten(out)
+    prim, tan = [], []
+    level = trace.level
+    for leaf in leaves:
+        if isinstance(leaf, Dual) and leaf._level == level:
+            prim.append(leaf.primal)
+            tan.append(leaf.tangent)
+        else:
+            prim.append(leaf)
+            tan.append(None)
+    return prim, tan, tree
+
+
+def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
+    """Push ``tangents`` forward through ``f`` at ``primals``.
+
+    ``primals`` and ``tangents`` are tuples, one entry per argument of ``f`` (arrays, or
+    lists/tuples/dicts of arrays), with matching shapes.  Returns ``(out, out_tangent)``
+    with ``out_tangent`` shaped like ``out``.
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    args, tans = [], []
+    for p, t in zip(primals, tangents):
+        pl, tree = flatten(p)
+        tl, ttree = flatten(t)
+        if ttree != tree:
+            raise ValueError("jvp: each tangent must have the structure of its primal")
+        pl = [check_float(to_array(x), "jvp") for x in pl]
+        tl = [to_array(x, dtype=x_.dtype) for x, x_ in zip(tl, pl)]
+        for x, t_ in zip(pl, tl):
+            if t_.shape != x.shape:
+                raise ValueError(f"jvp: tangent shape {t_.shape} != primal shape {x.shape}")
+        args.append(unflatten(tree, pl))
+        tans.append(tl)
+    trace = ForwardTrace()
+    prim, tan, tree = _run(f, tuple(args), tuple(range(len(args))), tans, trace)
+    tan = [zeros_tangent(p) if t is None else t for p, t in zip(prim, tan)]
+    return unflatten(tree, prim), unflatten(tree, tan)
+
+
+def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
+           chunk_size: int | None = None) -> Callable:
+    """The Jacobian of ``f`` by vector-mode forward passes.
+
+    Returns ``jac(*args)`` giving ``J`` with ``J.shape == out.shape + arg.shape``, a tuple
+    of such for a tuple ``argnums``.  Each pass seeds ``chunk_size`` basis directions at
+    once (None: all n in one pass), so the cost is ceil(n / chunk_size) passes.
+    """
+    def jac(*args: Any) -> Any:
+        nums, single = select_args(argnums, len(args))
+        results = []
+        for i in nums:
+            x = check_float(to_array(args[i]), "jacfwd")
+            fixed = list(args)
+            fixed[i] = x
+            n = x.size
+            k = n if chunk_size is None else max(1, int(chunk_size))
+            blocks = []
+            prim = tree = None
+            for start in range(0, max(n, 1), k):
+                stop = min(start + k, n)
+                seed = np.zeros((stop - start, n), dtype=x.dtype)
+                seed[np.arange(stop - start), np.arange(start, stop)] = 1
+                seed = seed.reshape((stop - start,) + x.shape)
+                trace = ForwardTrace()
+                prim, tan, tree = _run(f, tuple(fixed), (i,), [[seed]], trace)
+                blocks.append([zeros_tangent(p, (stop - start,)) if t is None else t
+                               for p, t in zip(prim, tan)])
+            results.append(jac_assemble(prim, tree, blocks, x.shape, columns=True))
+        return results[0] if single else tuple(results)
+    return jac
+
+
+def is_dual(x: Any) -> bool:
+    """Whether ``x`` is a traced value of forward mode."""
+    return isinstance(x, Dual) and isinstance(x, Tracer)

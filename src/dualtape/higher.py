@@ -1,0 +1,44 @@
+"""Second-order derivatives, composed from the two modes.
+
+Nesting is safe by construction: every ``jvp``/``vjp`` call opens a context with a
+fresh, higher level, and ``bind`` always hands an operation to the innermost context
+among its arguments, so an outer perturbation is a constant to an inner one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from .forward import jacfwd, jvp
+from .reverse import grad, jacrev
+
+__all__ = ["hessian", "hvp", "HESSIAN_MODES"]
+
+HESSIAN_MODES = {
+    "fwd-over-fwd": (jacfwd, jacfwd),
+    "fwd-over-rev": (jacfwd, jacrev),
+    "rev-over-fwd": (jacrev, jacfwd),
+    "rev-over-rev": (jacrev, jacrev),
+}
+
+
+def hessian(f: Callable, argnums: int | Sequence[int] = 0,
+            mode: str = "fwd-over-rev") -> Callable:
+    """The Hessian of ``f``, as ``outer(inner(f))`` for ``mode`` = "outer-over-inner".
+
+    Returns ``h(*args)`` with ``h(x).shape == out.shape + x.shape + x.shape`` (for a
+    scalar ``f``: ``x.shape * 2``).  Forward-over-reverse (the default) costs one
+    reverse sweep per forward direction.
+    """
+    try:
+        outer, inner = HESSIAN_MODES[mode]
+    except KeyError:
+        raise ValueError(f"hessian mode must be one of {sorted(HESSIAN_MODES)}, "
+                         f"not {mode!r}") from None
+    return outer(inner(f, argnums), argnums)
+
+
+def hvp(f: Callable, x: Any, v: Any) -> Any:
+    """The Hessian-vector product H(x) v of a scalar ``f``, by forward-over-reverse,
+    without forming H.  ``x`` and ``v`` have the same shape; so does the result."""
+    return jvp(grad(f), (x,), (v,))[1]

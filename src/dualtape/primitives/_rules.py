@@ -1,0 +1,218 @@
+"""Builders that turn the rules a primitive states into the uniform ``jvp``/``vjp`` entry
+points every mode reads, plus the batch helpers rules share.
+
+Three ways to state derivatives, one result:
+
+* ``elementwise(name, impl, partials)``: the local partial of each argument,
+  ``p_i(ans, *args, **params)`` (or a constant number).  JVP = sum_i p_i * t_i,
+  VJP_i = unbroadcast(g * p_i).
+* ``define(name, impl, jvp=(rule_i ...), vjp=(rule_i ...))``: per-argument rules,
+  ``jvp rule_i(t_i, ans, *args, **params)`` and ``vjp rule_i(g, ans, *args, **params)``.
+* ``define(..., jvp_all=..., vjp_all=...)``: one rule over all arguments, for variadic
+  primitives such as ``concatenate``.
+"""
+
+from __future__ import annotations
+
+from numbers import Number
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..registry import Primitive, register
+
+# Filled in by the modules that define them; rules look them up at call time so the
+# primitive modules may refer to each other freely.
+OPS: dict[str, Callable] = {}
+
+
+def _op(name: str) -> Callable:
+    return OPS[name]
+
+
+def shape(x: Any) -> tuple:
+    """The shape of an array, numpy scalar, traced value or Python number (``()``)."""
+    return getattr(x, "shape", ())
+
+
+def ndim(x: Any) -> int:
+    return len(getattr(x, "shape", ()))
+
+
+def batch_ndim(t: Any, x: Any) -> int:
+    """How many leading batch axes a tangent/cotangent ``t`` carries beyond ``x``'s shape."""
+    return ndim(t) - ndim(x)
+
+
+def expand_to(t: Any, nb: int, x_shape: tuple, ndim: int) -> Any:
+    """Insert singleton axes after the batch axes so a tangent of an argument of shape
+    ``x_shape`` broadcasts, right-aligned, against an output of ``ndim`` axes."""
+    gap = ndim - len(x_shape)
+    if gap <= 0 or nb == 0:
+        return t
+    return _op("reshape")(t, tuple(shape(t)[:nb]) + (1,) * gap + tuple(x_shape))
+
+
+def unbroadcast(g: Any, target: tuple, nb: int) -> Any:
+    """Sum a cotangent over the axes broadcasting added, back to ``batch + target``."""
+    gs = shape(g)
+    if gs[nb:] == target:
+        return g
+    lead = len(gs) - nb - len(target)
+    axes = list(range(nb, nb + lead))
+    for i, s in enumerate(target):
+        if s == 1 and gs[nb + lead + i] != 1:
+            axes.append(nb + lead + i)
+    if axes:
+        g = _op("sum")(g, axis=tuple(axes))
+    return _op("reshape")(g, tuple(gs[:nb]) + tuple(target))
+
+
+def broadcast_batch(t: Any, nb: int, target: tuple) -> Any:
+    """Broadcast ``t`` (batch axes first) to ``batch + target`` if it is not already."""
+    ts = shape(t)
+    if ts[nb:] == target:
+        return t
+    return _op("broadcast_to")(t, tuple(ts[:nb]) + tuple(target))
+
+
+def safe_mul(p: Any, t: Any) -> Any:
+    """``p * t`` where a zero ``t`` gives exactly zero even if ``p`` is inf or NaN.
+
+    Used by primitives whose partial is singular at finite points (sqrt, log, divide):
+    the branch ``where`` did not take sends a zero cotangent, and 0 * inf must not
+    turn it into NaN.
+    """
+    c = p * t
+    if not _op("isfinite")(c).all():
+        c = _op("where")(t == 0, 0.0, c)
+    return c
+
+
+def _scale(p: Any, t: Any, singular: bool) -> Any:
+    if isinstance(p, Number):
+        if p == 1:
+            return t
+        if p == -1:
+            return -t
+        return t * p
+    return safe_mul(p, t) if singular else p * t
+
+
+def elementwise(name: str, impl: Callable, partials: Sequence, *,
+                singular: bool = False) -> Primitive:
+    """Register an elementwise (broadcasting) primitive from its local partials.
+
+    ``partials[i]`` is ``None`` (no dependence), a number, or ``p(ans, *args, **params)``.
+    ``singular`` marks partials that can be infinite at finite inputs.
+    """
+    prim = Primitive(name, impl, kind="elementwise")
+    prim.partials = tuple(partials)
+    parts = prim.partials
+
+    def jvp(tangents, ans, primals, params):
+        out = None
+        nb = 0
+        nd = ndim(ans)
+        for i, t in enumerate(tangents):
+            if t is None or parts[i] is None:
+                continue
+            x = primals[i]
+            xs = shape(x)
+            nb = ndim(t) - len(xs)
+            if nb and len(xs) < nd:
+                t = expand_to(t, nb, xs, nd)
+            p = parts[i]
+            c = _scale(p if isinstance(p, Number) else p(ans, *primals, **params), t, singular)
+            out = c if out is None else out + c
+        if out is None:
+            return None
+        return broadcast_batch(out, nb, shape(ans))
+
+    def vjp(g, ans, primals, params, needed):
+        res = []
+        nb = ndim(g) - ndim(ans)
+        for i, need in enumerate(needed):
+            p = parts[i]
+            if not need or p is None:
+                res.append(None)
+                continue
+            c = _scale(p if isinstance(p, Number) else p(ans, *primals, **params), g, singular)
+            res.append(unbroadcast(c, shape(primals[i]), nb))
+        return tuple(res)
+
+    prim.jvp = jvp
+    prim.vjp = vjp
+    prim.linear = all(p is None or isinstance(p, Number) for p in parts)
+    return register(prim)
+
+
+def nondiff(name: str, impl: Callable) -> Primitive:
+    """Register a primitive whose derivative is zero wherever it is defined."""
+    return register(Primitive(name, impl, nondiff=True, kind="nondiff"))
+
+
+def rules_to_jvp(rules: Sequence) -> Callable:
+    """The uniform jvp from per-argument rules ``rule_i(t_i, ans, *args, **params)``."""
+    rules = tuple(rules)
+
+    def jvp(tangents, ans, primals, params):
+        out = None
+        for i, t in enumerate(tangents):
+            if t is None or i >= len(rules) or rules[i] is None:
+                continue
+            c = rules[i](t, ans, *primals, **params)
+            if c is None:
+                continue
+            out = c if out is None else out + c
+        return out
+    return jvp
+
+
+def rules_to_vjp(rules: Sequence) -> Callable:
+    """The uniform vjp from per-argument rules ``rule_i(g, ans, *args, **params)``."""
+    rules = tuple(rules)
+
+    def vjp(g, ans, primals, params, needed):
+        return tuple(
+            rules[i](g, ans, *primals, **params) if need and i < len(rules) and rules[i] is not None
+            else None
+            for i, need in enumerate(needed))
+    return vjp
+
+
+def define(name: str, impl: Callable, *, jvp: Sequence | None = None,
+           vjp: Sequence | None = None, jvp_all: Callable | None = None,
+           vjp_all: Callable | None = None, linear: bool = False,
+           multiple_results: bool = False) -> Primitive:
+    """Register an array primitive with per-argument rules (or one rule over all args).
+
+    ``jvp_all(tangents, ans, *args, **params)`` and
+    ``vjp_all(g, ans, needed, *args, **params)`` receive every argument at once.
+    ``linear`` records that the vjp is the transpose of a map linear in the inputs.
+    """
+    prim = Primitive(name, impl, multiple_results=multiple_results)
+    if jvp_all is not None:
+        prim.jvp = lambda ts, ans, xs, ps: jvp_all(ts, ans, *xs, **ps)
+    elif jvp is not None:
+        prim.jvp_rules = tuple(jvp)
+        prim.jvp = rules_to_jvp(jvp)
+    if vjp_all is not None:
+        prim.vjp = lambda g, ans, xs, ps, needed: vjp_all(g, ans, needed, *xs, **ps)
+    elif vjp is not None:
+        prim.vjp_rules = tuple(vjp)
+        prim.vjp = rules_to_vjp(vjp)
+    prim.linear = linear
+    return register(prim)
+
+
+def zeros_for(x: Any, batch: tuple = (), dtype: Any = None) -> np.ndarray:
+    """A constant zero tangent for ``x`` with the given batch axes (a plain array)."""
+    return np.zeros(tuple(batch) + shape(x), dtype=dtype or _dtype_of(x))
+
+
+def _dtype_of(x: Any) -> Any:
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        return np.result_type(x)
+    return dt

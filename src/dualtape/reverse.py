@@ -1,0 +1,296 @@
+"""Reverse mode: a tape of primitive applications and an iterative backward sweep.
+
+Each traced value knows its slot on the tape.  A record keeps the primitive, its
+arguments' values, its parameters and its output: everything a VJP rule reads.  The
+sweep walks the tape backwards once, summing cotangents over all paths, with no
+recursion (a chain of any length is fine).  ``jacrev`` pushes k cotangents through one
+sweep by giving the seed a leading batch axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ._api import check_float, flatten, select_args, to_array, unflatten, zeros_tangent
+from .numpy import TracedArray
+from .primitives import OPS
+from .registry import Trace, Tracer, bind
+
+__all__ = ["Tape", "vjp", "grad", "value_and_grad", "jacrev"]
+
+
+class Tape(Trace):
+    """One reverse-mode context: the list of records its traced values index into.
+
+    ``records[i]`` is None for an input, ``(prim, args, params, ans, parents)`` for a
+    primitive application (``parents[j]`` is the slot of argument j, or -1 for a
+    constant), or ``(None, slot, j)`` for output j of a multiple-result primitive.
+    """
+
+    __slots__ = ("records",)
+    mode = "reverse"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list = []
+
+    def process(self, prim, args, params):
+        level = self.level
+        primals = list(args)
+        parents = [-1] * len(args)
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer) and a._level == level:
+                primals[i] = a.primal
+                parents[i] = a.slot
+        ans = bind(prim, *primals, **params)
+        if prim.nondiff:
+            return ans
+        recs = self.records
+        slot = len(recs)
+        recs.append((prim, primals, params, ans, parents))
+        if prim.multiple_results:
+            outs = []
+            for j, a in enumerate(ans):
+                recs.append((None, slot, j))
+                outs.append(Variable(a, self, slot + 1 + j))
+            return tuple(outs)
+        return Variable(ans, self, slot)
+
+    def new_input(self, value: Any) -> "Variable":
+        self.records.append(None)
+        return Variable(value, self, len(self.records) - 1)
+
+    def backward(self, seeds: dict[int, Any], wanted: Sequence[int]) -> list:
+        """Sweep cotangents from ``seeds`` (slot -> cotangent) back to the ``wanted``
+        slots; returns their cotangents (None where nothing reached them)."""
+        recs = self.records
+        cts: list = [None] * len(recs)
+        for s, g in seeds.items():
+            cts[s] = g if cts[s] is None else cts[s] + g
+        for i in range(max(seeds, default=-1), -1, -1):
+            g = cts[i]
+            rec = recs[i]
+            if g is None or rec is None:
+                continue
+            cts[i] = None
+            prim = rec[0]
+            if prim is None:                       # output j of a multi-result primitive
+                parent, j = rec[1], rec[2]
+                acc = cts[parent]
+                if acc is None:
+                    acc = cts[parent] = [None] * len(recs[parent][3])
+                acc[j] = g if acc[j] is None else acc[j] + g
+                continue
+            _, primals, params, ans, parents = rec
+            needed = [p >= 0 for p in parents]
+            vjp = prim.vjp
+            if vjp is None:
+                grads = _vjp_from_jvp(prim, g, ans, primals, params, needed)
+            else:
+                grads = vjp(g, ans, primals, params, needed)
+            for p, gi in zip(parents, grads):
+                if p >= 0 and gi is not None:
+                    c = cts[p]
+                    cts[p] = gi if c is None else c + gi
+        return [cts[w] for w in wanted]
+
+
+class Variable(TracedArray):
+    """A value recorded on a tape; ``slot`` is its place there."""
+
+    __slots__ = ("primal", "slot")
+
+    def __init__(self, primal: Any, tape: Tape, slot: int) -> None:
+        self._trace = tape
+        self._level = tape.level
+        self.primal = primal
+        self.slot = slot
+
+    def __repr__(self) -> str:
+        return f"Variable({self.primal!r})"
+
+
+def _vjp_from_jvp(prim, g, ans, primals, params, needed):
+    """A VJP for a primitive that states only a JVP.
+
+    A JVP is linear in its tangent, so its transpose applied to ``g`` is the gradient of
+    <g, jvp(t)> with respect to t: reverse mode run on the JVP rule itself.
+    """
+    if prim.jvp is None:
+        raise NotImplementedError(
+            f"primitive {prim.name!r} has neither a VJP nor a JVP rule, so reverse mode "
+            f"cannot differentiate it; add one with dt.defvjp (or dt.defjvp)")
+    if prim.multiple_results:
+        raise NotImplementedError(f"primitive {prim.name!r} needs a VJP rule (dt.defvjp)")
+    nb = np.ndim(g) - np.ndim(ans) if not isinstance(g, Tracer) else g.ndim - np.ndim(ans)
+    batch = tuple(g.shape[:nb]) if nb else ()
+    out = []
+    for i, need in enumerate(needed):
+        if not need:
+            out.append(None)
+            continue
+        tape = Tape()
+        t = tape.new_input(zeros_tangent(primals[i], batch))
+        tangents = [None] * len(primals)
+        tangents[i] = t
+        y = prim.jvp(tangents, ans, primals, params)
+        if isinstance(y, Variable) and y._level == tape.level:
+            out.append(tape.backward({y.slot: g}, [t.slot])[0])
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+def _trace_call(f: Callable, args: tuple, argnums: tuple) -> tuple:
+    """Run ``f`` with the chosen arguments as tape inputs."""
+    tape = Tape()
+    new = list(args)
+    in_slots, in_leaves, in_trees = [], [], []
+    for i in argnums:
+        leaves, tree = flatten(args[i])
+        leaves = [check_float(to_array(x), "reverse-mode differentiation") for x in leaves]
+        vs = [tape.new_input(x) for x in leaves]
+        new[i] = unflatten(tree, vs)
+        in_slots.append([v.slot for v in vs])
+        in_leaves.append(leaves)
+        in_trees.append(tree)
+    out = f(*new)
+    return tape, out, in_slots, in_leaves, in_trees
+
+
+def _out_parts(tape: Tape, out: Any) -> tuple[list, list, Any]:
+    leaves, tree = flatten(out)
+    values, slots = [], []
+    for leaf in leaves:
+        if isinstance(leaf, Variable) and leaf._level == tape.level:
+            values.append(leaf.primal)
+            slots.append(leaf.slot)
+        else:
+            values.append(leaf)
+            slots.append(-1)
+    return values, slots, tree
+
+
+def _cotangents(tape, seeds, in_slots, in_leaves, in_trees, batch=()):
+    flat = [s for group in in_slots for s in group]
+    got = tape.backward(seeds, flat) if seeds else [None] * len(flat)
+    res, k = [], 0
+    for leaves, tree in zip(in_leaves, in_trees):
+        vals = []
+        for x in leaves:
+            g = got[k]
+            k += 1
+            vals.append(zeros_tangent(x, batch) if g is None else g)
+        res.append(unflatten(tree, vals))
+    return res
+
+
+def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
+    """Evaluate ``f(*primals)`` and return ``(out, vjp_fn)``.
+
+    ``vjp_fn(ct)`` takes a cotangent shaped like ``out`` and returns a tuple with one
+    cotangent per primal, each shaped like that primal.  It may be called many times;
+    the tape lives as long as ``vjp_fn``.
+    """
+    tape, out, in_slots, in_leaves, in_trees = _trace_call(f, primals,
+                                                           tuple(range(len(primals))))
+    values, slots, tree = _out_parts(tape, out)
+
+    def vjp_fn(ct: Any) -> tuple:
+        cl, ctree = flatten(ct)
+        if ctree != tree:
+            raise ValueError("vjp_fn: the cotangent must have the structure of the output")
+        seeds: dict[int, Any] = {}
+        for s, c, v in zip(slots, cl, values):
+            c = to_array(c, dtype=getattr(v, "dtype", None))
+            if np.shape(c) != np.shape(v) and not isinstance(c, Tracer):
+                raise ValueError(f"vjp_fn: cotangent shape {np.shape(c)} != output shape "
+                                 f"{np.shape(v)}")
+            if s >= 0:
+                seeds[s] = c if s not in seeds else seeds[s] + c
+        return tuple(_cotangents(tape, seeds, in_slots, in_leaves, in_trees))
+
+    return unflatten(tree, values), vjp_fn
+
+
+def _scalar_seed(value: Any, fn: str) -> Any:
+    size = int(np.prod(np.shape(value))) if not isinstance(value, Tracer) else value.size
+    if size != 1:
+        raise TypeError(
+            f"{fn} needs a function with exactly one output element, got shape "
+            f"{np.shape(value) if not isinstance(value, Tracer) else value.shape}; for "
+            f"vector outputs use dt.jacrev (all rows) or dt.vjp (one cotangent)")
+    return np.ones(np.shape(value) if not isinstance(value, Tracer) else value.shape,
+                   dtype=zeros_tangent(value).dtype)
+
+
+def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """``(f(*args), gradient)``; see :func:`grad`."""
+    def vg(*args: Any) -> tuple[Any, Any]:
+        nums, single = select_args(argnums, len(args))
+        tape, out, in_slots, in_leaves, in_trees = _trace_call(f, args, nums)
+        values, slots, tree = _out_parts(tape, out)
+        if len(values) != 1:
+            raise TypeError("grad needs a function returning one array, not a container")
+        seeds = {slots[0]: _scalar_seed(values[0], "grad")} if slots[0] >= 0 else {}
+        grads = _cotangents(tape, seeds, in_slots, in_leaves, in_trees)
+        tape.records = []                      # release the tape after the sweep
+        return values[0], grads[0] if single else tuple(grads)
+    return vg
+
+
+def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The gradient of a scalar-valued ``f`` by one reverse sweep.
+
+    Returns ``g(*args)``: an array shaped like ``args[argnums]`` (or a tuple of them for
+    a tuple ``argnums``; lists/dicts of arrays give the same structure back).  ``f`` must
+    return exactly one element (shape ``()``, ``(1,)``, ``(1, 1)``...).
+    """
+    vg = value_and_grad(f, argnums)
+
+    def g(*args: Any) -> Any:
+        return vg(*args)[1]
+    return g
+
+
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
+           chunk_size: int | None = None) -> Callable:
+    """The Jacobian of ``f`` by reverse sweeps with batches of cotangents.
+
+    Returns ``jac(*args)`` giving ``J`` with ``J.shape == out.shape + arg.shape`` (a
+    tuple for a tuple ``argnums``).  The function is recorded once; each sweep pushes
+    ``chunk_size`` output rows at once (None: all m in one sweep).
+    """
+    def jac(*args: Any) -> Any:
+        nums, single = select_args(argnums, len(args))
+        fixed = list(args)
+        for i in nums:
+            fixed[i] = check_float(to_array(args[i]), "jacrev")
+        tape, out, in_slots, in_leaves, in_trees = _trace_call(f, tuple(fixed), nums)
+        values, slots, tree = _out_parts(tape, out)
+        per_arg: list[list] = [[] for _ in nums]
+        for v, s in zip(values, slots):
+            shp = tuple(v.shape) if isinstance(v, Tracer) else np.shape(v)
+            m = int(np.prod(shp))
+            k = m if chunk_size is None else max(1, int(chunk_size))
+            rows: list[list] = [[] for _ in nums]
+            for start in range(0, max(m, 1), k):
+                stop = min(start + k, m)
+                seed = np.zeros((stop - start, m), dtype=zeros_tangent(v).dtype)
+                seed[np.arange(stop - start), np.arange(start, stop)] = 1
+                seed = seed.reshape((stop - start,) + shp)
+                seeds = {s: seed} if s >= 0 else {}
+                got = _cotangents(tape, seeds, in_slots, in_leaves, in_trees,
+                                  batch=(stop - start,))
+                for a, gval in enumerate(got):
+                    rows[a].append(gval)
+            for a, x in enumerate(fixed[i] for i in nums):
+                stacked = rows[a][0] if len(rows[a]) == 1 else OPS["concatenate"](rows[a], 0)
+                per_arg[a].append(OPS["reshape"](stacked, shp + tuple(np.shape(x)
+                                                 if not isinstance(x, Tracer) else x.shape)))
+        tape.records = []
+        res = [unflatten(tree, js) for js in per_arg]
+        return res[0] if single else tuple(res)
+    return jac
