@@ -348,7 +348,7 @@ class TracedArray(Tracer):
     def __bool__(self) -> bool:
         return bool(_plain(self))
 
-    def _no_conversion(self, *args):
+    def _no_conversion(self, *args, **kwargs):
         raise TypeError(
             f"a traced value ({self._trace.mode} mode) cannot be converted to a plain "
             f"number or numpy array: that would silently drop its derivative. Use "

@@ -122,6 +122,8 @@ equal = OPS["equal"]
 not_equal = OPS["not_equal"]
 sign = OPS["sign"]
 isfinite = OPS["isfinite"]
+greater_p, greater_equal_p, less_p, less_equal_p, equal_p, not_equal_p = (
+    f.primitive for f in (greater, greater_equal, less, less_equal, equal, not_equal))
 
 
 # ---- selection ----------------------------------------------------------------------

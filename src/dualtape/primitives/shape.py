@@ -36,7 +36,7 @@ def reshape(x: Any, newshape: Any) -> Any:
     if -1 in newshape:
         size = int(np.prod(shape(x)))
         known = int(np.prod([s for s in newshape if s != -1]))
-        newshape = tuple(size // known if known else 0 if s == -1 else s for s in newshape)
+        newshape = tuple((size // known if known else 0) if s == -1 else s for s in newshape)
     if shape(x) == newshape:
         return x
     return bind(reshape_p, x, shape=newshape)

@@ -1,0 +1,57 @@
+"""Every registered primitive is checked to second order in both modes."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+import dualtape as dt
+from dualtape.registry import primitives
+from primitive_table import TABLE
+
+
+def builtin_names():
+    return sorted(n for n, p in primitives().items() if not p.user)
+
+
+def test_every_builtin_primitive_has_a_row():
+    missing = [n for n in builtin_names() if n not in TABLE]
+    assert not missing, f"primitives without a row in tests/primitive_table.py: {missing}"
+
+
+def test_no_row_without_a_primitive():
+    extra = [n for n in TABLE if n not in primitives()]
+    assert not extra, f"rows for unregistered primitives: {extra}"
+
+
+def test_every_differentiable_primitive_has_both_rules():
+    for name, p in primitives().items():
+        if p.user or p.nondiff:
+            continue
+        assert p.jvp is not None, f"{name} has no jvp"
+        assert p.vjp is not None, f"{name} has no vjp"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in TABLE.items() if not r.nondiff))
+def test_row_second_order_both_modes(name):
+    row = TABLE[name]
+    args = row.domain(np.random.default_rng(zlib.crc32(name.encode())))
+    dt.check_grads(row.fn, args, order=2, modes=("fwd", "rev"), rtol=row.rtol, atol=row.atol)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in TABLE.items() if r.nondiff))
+def test_nondiff_row_gives_plain_results(name):
+    row = TABLE[name]
+    args = row.domain(np.random.default_rng(0))
+    expected = row.fn(*args)
+
+    def probe(*xs):
+        r = row.fn(*xs)
+        assert not isinstance(r, dt.Dual), "a nondifferentiable primitive returned a dual"
+        np.testing.assert_array_equal(r, expected)
+        return dt.numpy.sum(xs[0])
+
+    dt.jvp(probe, args, tuple(np.ones_like(a) for a in args))
+    dt.grad(probe)(*args)
