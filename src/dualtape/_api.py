@@ -66,13 +66,25 @@ def select_args(argnums: int | Sequence[int], nargs: int) -> tuple[tuple, bool]:
     return tuple(a % nargs for a in nums), single
 
 
+def shape_of(x: Any) -> tuple:
+    """The shape of an array, traced value or Python number."""
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
+def basis(n: int, start: int, stop: int, shape: tuple, dtype: Any) -> np.ndarray:
+    """Unit vectors ``start..stop-1`` of R^n, shaped ``(stop - start,) + shape``: the
+    seeds of one chunk of Jacobian columns (forward) or rows (reverse)."""
+    seed = np.zeros((stop - start, n), dtype=dtype)
+    seed[np.arange(stop - start), np.arange(start, stop)] = 1
+    return seed.reshape((stop - start,) + tuple(shape))
+
+
 def zeros_tangent(p: Any, batch: tuple = ()) -> np.ndarray:
     """An instantiated zero tangent for value ``p`` (the symbolic zero made concrete)."""
     dt = getattr(p, "dtype", None) or np.result_type(p)
     if not np.issubdtype(dt, np.inexact):
         dt = np.float64
-    return np.zeros(tuple(batch) + tuple(np.shape(p) if not isinstance(p, Tracer)
-                                         else p.shape), dtype=dt)
+    return np.zeros(tuple(batch) + shape_of(p), dtype=dt)
 
 
 def jac_assemble(out_leaves: list, tree: Any, blocks: list, in_shape: tuple,
@@ -86,7 +98,7 @@ def jac_assemble(out_leaves: list, tree: Any, blocks: list, in_shape: tuple,
     for j, p in enumerate(out_leaves):
         parts = [b[j] for b in blocks]
         stacked = parts[0] if len(parts) == 1 else OPS["concatenate"](parts, 0)
-        out_shape = tuple(getattr(p, "shape", np.shape(p)))
+        out_shape = shape_of(p)
         if columns:
             stacked = OPS["moveaxis"](stacked, 0, -1) if stacked.ndim > 1 else stacked
         res.append(OPS["reshape"](stacked, out_shape + tuple(in_shape)))

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
 
-from ._api import (check_float, flatten, jac_assemble, select_args, to_array, unflatten,
-                   zeros_tangent)
+from ._api import (basis, check_float, flatten, jac_assemble, select_args, to_array,
+                   unflatten, zeros_tangent)
 from .numpy import TracedArray
 from .registry import Trace, Tracer, bind
 
-__all__ = ["Dual", "jvp", "jacfwd"]
+__all__ = ["Dual", "jvp", "jvp_batch", "jacfwd"]
 
 
 class ForwardTrace(Trace):
@@ -29,11 +28,16 @@ class ForwardTrace(Trace):
         level = self.level
         primals = list(args)
         tangents = [None] * len(args)
+        outer = False                    # does an outer context's value take part?
         for i, a in enumerate(args):
-            if isinstance(a, Dual) and a._level == level:
-                primals[i] = a.primal
-                tangents[i] = a.tangent
-        ans = bind(prim, *primals, **params)
+            if isinstance(a, Tracer):
+                if a._level == level:
+                    p = primals[i] = a.primal
+                    tangents[i] = a.tangent
+                    outer = outer or isinstance(p, Tracer)
+                else:
+                    outer = True
+        ans = bind(prim, *primals, **params) if outer else prim.impl(*primals, **params)
         if prim.nondiff:
             return ans
         jvp = prim.jvp
@@ -67,7 +71,7 @@ class Dual(TracedArray):
             trace = _USER_TRACE
             primal = to_array(primal)
             tangent = to_array(tangent)
-            if tangent.shape[-len(primal.shape):] != primal.shape if primal.shape else False:
+            if tangent.shape[tangent.ndim - primal.ndim:] != primal.shape:
                 raise ValueError(f"tangent shape {tangent.shape} does not end with the "
                                  f"primal shape {primal.shape}")
         self._trace = trace
@@ -129,6 +133,20 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     return unflatten(tree, prim), unflatten(tree, tan)
 
 
+def jvp_batch(f: Callable, x: Any, tangents: Any) -> tuple[Any, Any]:
+    """Vector mode: push k tangents through ``f`` at ``x`` in one pass.
+
+    ``tangents`` has shape ``(k,) + x.shape``; returns ``(out, out_tangents)`` with
+    ``out_tangents.shape == (k,) + out.shape`` (zeros where ``out`` does not depend on
+    ``x``).  ``f`` takes one array and returns one array.
+    """
+    x = check_float(to_array(x), "jvp_batch")
+    tangents = to_array(tangents, dtype=x.dtype)
+    prim, tan, _ = _run(f, (x,), (0,), [[tangents]], ForwardTrace())
+    k = tangents.shape[0]
+    return prim[0], zeros_tangent(prim[0], (k,)) if tan[0] is None else tan[0]
+
+
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
            chunk_size: int | None = None) -> Callable:
     """The Jacobian of ``f`` by vector-mode forward passes.
@@ -150,18 +168,10 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
             prim = tree = None
             for start in range(0, max(n, 1), k):
                 stop = min(start + k, n)
-                seed = np.zeros((stop - start, n), dtype=x.dtype)
-                seed[np.arange(stop - start), np.arange(start, stop)] = 1
-                seed = seed.reshape((stop - start,) + x.shape)
-                trace = ForwardTrace()
-                prim, tan, tree = _run(f, tuple(fixed), (i,), [[seed]], trace)
+                seed = basis(n, start, stop, x.shape, x.dtype)
+                prim, tan, tree = _run(f, tuple(fixed), (i,), [[seed]], ForwardTrace())
                 blocks.append([zeros_tangent(p, (stop - start,)) if t is None else t
                                for p, t in zip(prim, tan)])
             results.append(jac_assemble(prim, tree, blocks, x.shape, columns=True))
         return results[0] if single else tuple(results)
     return jac
-
-
-def is_dual(x: Any) -> bool:
-    """Whether ``x`` is a traced value of forward mode."""
-    return isinstance(x, Dual) and isinstance(x, Tracer)

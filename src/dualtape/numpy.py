@@ -29,6 +29,7 @@ from numpy import bool_, complex64, complex128, dtype, finfo, iinfo  # noqa: F40
 from numpy import allclose, array_equal, isclose  # noqa: F401
 
 _UFUNCS: dict[Any, Callable] = {}
+_UFUNC_PRIMS: dict[Any, Any] = {}
 _FUNCS: dict[Any, Callable] = {}
 
 
@@ -67,6 +68,8 @@ def _ufunc(op: Callable, uf: np.ufunc, name: str | None = None) -> Callable:
     f.__name__ = name or uf.__name__
     f.__doc__ = f"numpy.{uf.__name__}, differentiable in every mode."
     _UFUNCS[uf] = f
+    if getattr(op, "primitive", None) is not None:
+        _UFUNC_PRIMS[uf] = op.primitive     # plain calls go straight to bind
     return f
 
 
@@ -293,6 +296,25 @@ _IN_PLACE = ("in-place assignment into a traced array is not supported: traced v
              "concatenate), or rebind with x = x + ...")
 
 
+_NO_PARAMS: dict = {}
+
+
+def _binary(prim: Any) -> tuple[Callable, Callable]:
+    """The operator and its reflected form for a binary primitive.
+
+    Operators skip ``bind``'s search: the context is this value's, unless the other
+    operand belongs to a more deeply nested one.
+    """
+    def op(self, o):
+        t = o if isinstance(o, Tracer) and o._level > self._level else self
+        return t._trace.process(prim, (self, o), _NO_PARAMS)
+
+    def rop(self, o):
+        t = o if isinstance(o, Tracer) and o._level > self._level else self
+        return t._trace.process(prim, (o, self), _NO_PARAMS)
+    return op, rop
+
+
 class TracedArray(Tracer):
     """Operators, numpy hooks and array methods shared by every mode's traced values.
 
@@ -311,27 +333,20 @@ class TracedArray(Tracer):
     value = property(lambda self: _plain(self))
     T = property(lambda self: _sh.transpose(self))
 
-    def __add__(self, o): return bind(_ew.add_p, self, o)
-    def __radd__(self, o): return bind(_ew.add_p, o, self)
-    def __sub__(self, o): return bind(_ew.subtract_p, self, o)
-    def __rsub__(self, o): return bind(_ew.subtract_p, o, self)
-    def __mul__(self, o): return bind(_ew.multiply_p, self, o)
-    def __rmul__(self, o): return bind(_ew.multiply_p, o, self)
-    def __truediv__(self, o): return bind(_ew.divide_p, self, o)
-    def __rtruediv__(self, o): return bind(_ew.divide_p, o, self)
-    def __pow__(self, o): return bind(_ew.power_p, self, o)
-    def __rpow__(self, o): return bind(_ew.power_p, o, self)
-    def __neg__(self): return bind(_ew.negative_p, self)
+    __add__, __radd__ = _binary(_ew.add_p)
+    __sub__, __rsub__ = _binary(_ew.subtract_p)
+    __mul__, __rmul__ = _binary(_ew.multiply_p)
+    __truediv__, __rtruediv__ = _binary(_ew.divide_p)
+    __pow__, __rpow__ = _binary(_ew.power_p)
+    __lt__, __gt__ = _binary(_ew.less_p)
+    __le__, __ge__ = _binary(_ew.less_equal_p)
+    __eq__ = _binary(_ew.equal_p)[0]  # type: ignore[assignment]
+    __ne__ = _binary(_ew.not_equal_p)[0]  # type: ignore[assignment]
+    def __neg__(self): return self._trace.process(_ew.negative_p, (self,), _NO_PARAMS)
     def __pos__(self): return self
-    def __abs__(self): return bind(_ew.abs_p, self)
+    def __abs__(self): return self._trace.process(_ew.abs_p, (self,), _NO_PARAMS)
     def __matmul__(self, o): return _la.matmul(self, o)
     def __rmatmul__(self, o): return _la.matmul(o, self)
-    def __lt__(self, o): return bind(_ew.less_p, self, o)
-    def __le__(self, o): return bind(_ew.less_equal_p, self, o)
-    def __gt__(self, o): return bind(_ew.greater_p, self, o)
-    def __ge__(self, o): return bind(_ew.greater_equal_p, self, o)
-    def __eq__(self, o): return bind(_ew.equal_p, self, o)  # type: ignore[override]
-    def __ne__(self, o): return bind(_ew.not_equal_p, self, o)  # type: ignore[override]
     def __getitem__(self, idx): return _sh.getitem(self, idx)
 
     def __setitem__(self, idx, value):
@@ -359,6 +374,10 @@ class TracedArray(Tracer):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__":
             raise _no_rule(f"numpy.{ufunc.__name__}.{method}", inputs)
+        if not kwargs:
+            prim = _UFUNC_PRIMS.get(ufunc)
+            if prim is not None:
+                return bind(prim, *inputs)
         fn = _UFUNCS.get(ufunc)
         if fn is None:
             raise _no_rule(f"numpy.{ufunc.__name__}", inputs)

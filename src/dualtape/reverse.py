@@ -13,12 +13,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._api import check_float, flatten, select_args, to_array, unflatten, zeros_tangent
+from ._api import (basis, check_float, flatten, select_args, shape_of, to_array, unflatten,
+                   zeros_tangent)
 from .numpy import TracedArray
 from .primitives import OPS
 from .registry import Trace, Tracer, bind
 
-__all__ = ["Tape", "vjp", "grad", "value_and_grad", "jacrev"]
+__all__ = ["Tape", "vjp", "vjp_batch", "grad", "value_and_grad", "jacrev"]
 
 
 class Tape(Trace):
@@ -40,11 +41,16 @@ class Tape(Trace):
         level = self.level
         primals = list(args)
         parents = [-1] * len(args)
+        outer = False                    # does an outer context's value take part?
         for i, a in enumerate(args):
-            if isinstance(a, Tracer) and a._level == level:
-                primals[i] = a.primal
-                parents[i] = a.slot
-        ans = bind(prim, *primals, **params)
+            if isinstance(a, Tracer):
+                if a._level == level:
+                    p = primals[i] = a.primal
+                    parents[i] = a.slot
+                    outer = outer or isinstance(p, Tracer)
+                else:
+                    outer = True
+        ans = bind(prim, *primals, **params) if outer else prim.impl(*primals, **params)
         if prim.nondiff:
             return ans
         recs = self.records
@@ -124,8 +130,8 @@ def _vjp_from_jvp(prim, g, ans, primals, params, needed):
             f"cannot differentiate it; add one with dt.defvjp (or dt.defjvp)")
     if prim.multiple_results:
         raise NotImplementedError(f"primitive {prim.name!r} needs a VJP rule (dt.defvjp)")
-    nb = np.ndim(g) - np.ndim(ans) if not isinstance(g, Tracer) else g.ndim - np.ndim(ans)
-    batch = tuple(g.shape[:nb]) if nb else ()
+    nb = len(shape_of(g)) - len(shape_of(ans))
+    batch = shape_of(g)[:nb]
     out = []
     for i, need in enumerate(needed):
         if not need:
@@ -205,9 +211,9 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
         seeds: dict[int, Any] = {}
         for s, c, v in zip(slots, cl, values):
             c = to_array(c, dtype=getattr(v, "dtype", None))
-            if np.shape(c) != np.shape(v) and not isinstance(c, Tracer):
-                raise ValueError(f"vjp_fn: cotangent shape {np.shape(c)} != output shape "
-                                 f"{np.shape(v)}")
+            if shape_of(c) != shape_of(v):
+                raise ValueError(f"vjp_fn: cotangent shape {shape_of(c)} != output shape "
+                                 f"{shape_of(v)}")
             if s >= 0:
                 seeds[s] = c if s not in seeds else seeds[s] + c
         return tuple(_cotangents(tape, seeds, in_slots, in_leaves, in_trees))
@@ -216,14 +222,12 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
 
 
 def _scalar_seed(value: Any, fn: str) -> Any:
-    size = int(np.prod(np.shape(value))) if not isinstance(value, Tracer) else value.size
-    if size != 1:
+    shape = shape_of(value)
+    if int(np.prod(shape)) != 1:
         raise TypeError(
-            f"{fn} needs a function with exactly one output element, got shape "
-            f"{np.shape(value) if not isinstance(value, Tracer) else value.shape}; for "
-            f"vector outputs use dt.jacrev (all rows) or dt.vjp (one cotangent)")
-    return np.ones(np.shape(value) if not isinstance(value, Tracer) else value.shape,
-                   dtype=zeros_tangent(value).dtype)
+            f"{fn} needs a function with exactly one output element, got shape {shape}; "
+            f"for vector outputs use dt.jacrev (all rows) or dt.vjp (one cotangent)")
+    return np.ones(shape, dtype=zeros_tangent(value).dtype)
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
@@ -272,15 +276,13 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
         values, slots, tree = _out_parts(tape, out)
         per_arg: list[list] = [[] for _ in nums]
         for v, s in zip(values, slots):
-            shp = tuple(v.shape) if isinstance(v, Tracer) else np.shape(v)
+            shp = shape_of(v)
             m = int(np.prod(shp))
             k = m if chunk_size is None else max(1, int(chunk_size))
             rows: list[list] = [[] for _ in nums]
             for start in range(0, max(m, 1), k):
                 stop = min(start + k, m)
-                seed = np.zeros((stop - start, m), dtype=zeros_tangent(v).dtype)
-                seed[np.arange(stop - start), np.arange(start, stop)] = 1
-                seed = seed.reshape((stop - start,) + shp)
+                seed = basis(m, start, stop, shp, zeros_tangent(v).dtype)
                 seeds = {s: seed} if s >= 0 else {}
                 got = _cotangents(tape, seeds, in_slots, in_leaves, in_trees,
                                   batch=(stop - start,))
@@ -288,9 +290,26 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
                     rows[a].append(gval)
             for a, x in enumerate(fixed[i] for i in nums):
                 stacked = rows[a][0] if len(rows[a]) == 1 else OPS["concatenate"](rows[a], 0)
-                per_arg[a].append(OPS["reshape"](stacked, shp + tuple(np.shape(x)
-                                                 if not isinstance(x, Tracer) else x.shape)))
+                per_arg[a].append(OPS["reshape"](stacked, shp + shape_of(x)))
         tape.records = []
         res = [unflatten(tree, js) for js in per_arg]
         return res[0] if single else tuple(res)
     return jac
+
+
+def vjp_batch(f: Callable, x: Any) -> tuple[Any, Callable]:
+    """Record ``f`` at ``x`` once; return ``(out, pull)`` where ``pull(cts)`` sweeps a
+    batch of k cotangents, shape ``(k,) + out.shape``, in one pass and returns the
+    ``(k,) + x.shape`` results.  ``f`` takes one array and returns one array."""
+    x = check_float(to_array(x), "vjp_batch")
+    tape, out, in_slots, in_leaves, in_trees = _trace_call(f, (x,), (0,))
+    values, slots, _ = _out_parts(tape, out)
+    if len(values) != 1:
+        raise TypeError("vjp_batch needs a function returning one array")
+
+    def pull(cts: Any) -> Any:
+        cts = to_array(cts, dtype=zeros_tangent(values[0]).dtype)
+        seeds = {slots[0]: cts} if slots[0] >= 0 else {}
+        return _cotangents(tape, seeds, in_slots, in_leaves, in_trees,
+                           batch=shape_of(cts)[:1])[0]
+    return values[0], pull

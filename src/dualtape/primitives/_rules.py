@@ -89,14 +89,18 @@ def safe_mul(p: Any, t: Any) -> Any:
     return c
 
 
-def _scale(p: Any, t: Any, singular: bool) -> Any:
+def _scaler(p: Any, singular: bool) -> Callable:
+    """``scale(ans, args, params, t) -> p_i * t`` for one partial, chosen once per
+    primitive so the per-call path does no type tests."""
     if isinstance(p, Number):
         if p == 1:
-            return t
+            return lambda ans, args, params, t: t
         if p == -1:
-            return -t
-        return t * p
-    return safe_mul(p, t) if singular else p * t
+            return lambda ans, args, params, t: -t
+        return lambda ans, args, params, t: t * p
+    if singular:
+        return lambda ans, args, params, t: safe_mul(p(ans, *args, **params), t)
+    return lambda ans, args, params, t: p(ans, *args, **params) * t
 
 
 def elementwise(name: str, impl: Callable, partials: Sequence, *,
@@ -108,42 +112,42 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
     """
     prim = Primitive(name, impl, kind="elementwise")
     prim.partials = tuple(partials)
-    parts = prim.partials
+    scale = tuple(None if p is None else _scaler(p, singular) for p in prim.partials)
 
     def jvp(tangents, ans, primals, params):
         out = None
-        nb = 0
-        nd = ndim(ans)
+        nb = -1                                   # stays -1 unless an argument broadcasts
+        ans_shape = ans.shape
         for i, t in enumerate(tangents):
-            if t is None or parts[i] is None:
+            if t is None or scale[i] is None:
                 continue
-            x = primals[i]
-            xs = shape(x)
-            nb = ndim(t) - len(xs)
-            if nb and len(xs) < nd:
-                t = expand_to(t, nb, xs, nd)
-            p = parts[i]
-            c = _scale(p if isinstance(p, Number) else p(ans, *primals, **params), t, singular)
+            xs = primals[i].shape
+            if xs != ans_shape:                   # a broadcast argument
+                nb = len(t.shape) - len(xs)
+                if nb and len(xs) < len(ans_shape):
+                    t = expand_to(t, nb, xs, len(ans_shape))
+            c = scale[i](ans, primals, params, t)
             out = c if out is None else out + c
-        if out is None:
-            return None
-        return broadcast_batch(out, nb, shape(ans))
+        if out is None or nb < 0:
+            return out
+        return broadcast_batch(out, nb, ans_shape)
 
     def vjp(g, ans, primals, params, needed):
         res = []
-        nb = ndim(g) - ndim(ans)
+        gs = g.shape
         for i, need in enumerate(needed):
-            p = parts[i]
-            if not need or p is None:
+            if not need or scale[i] is None:
                 res.append(None)
                 continue
-            c = _scale(p if isinstance(p, Number) else p(ans, *primals, **params), g, singular)
-            res.append(unbroadcast(c, shape(primals[i]), nb))
+            c = scale[i](ans, primals, params, g)
+            xs = primals[i].shape
+            res.append(c if xs == gs else unbroadcast(c, xs, len(gs) - len(ans.shape)))
         return tuple(res)
 
     prim.jvp = jvp
     prim.vjp = vjp
-    prim.linear = all(p is None or isinstance(p, Number) for p in parts)
+    prim.linear = all(p is None or isinstance(p, Number) for p in prim.partials)
+    prim.sparsity = "elementwise"
     return register(prim)
 
 
@@ -184,12 +188,14 @@ def rules_to_vjp(rules: Sequence) -> Callable:
 def define(name: str, impl: Callable, *, jvp: Sequence | None = None,
            vjp: Sequence | None = None, jvp_all: Callable | None = None,
            vjp_all: Callable | None = None, linear: bool = False,
-           multiple_results: bool = False) -> Primitive:
+           multiple_results: bool = False, sparsity: Any = None) -> Primitive:
     """Register an array primitive with per-argument rules (or one rule over all args).
 
     ``jvp_all(tangents, ans, *args, **params)`` and
     ``vjp_all(g, ans, needed, *args, **params)`` receive every argument at once.
     ``linear`` records that the vjp is the transpose of a map linear in the inputs.
+    ``sparsity`` names the structure rule the sparsity tracer applies (see
+    :mod:`dualtape.sparsity`); None means the conservative dense rule.
     """
     prim = Primitive(name, impl, multiple_results=multiple_results)
     if jvp_all is not None:
@@ -203,6 +209,7 @@ def define(name: str, impl: Callable, *, jvp: Sequence | None = None,
         prim.vjp_rules = tuple(vjp)
         prim.vjp = rules_to_vjp(vjp)
     prim.linear = linear
+    prim.sparsity = sparsity
     return register(prim)
 
 

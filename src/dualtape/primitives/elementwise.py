@@ -148,7 +148,7 @@ where_p = define(
          lambda t, ans, c, x, y: _where_t(t, ans, c, x, y, take=False)),
     vjp=(None, lambda g, ans, c, x, y: _where_g(g, ans, c, x, y, take=True),
          lambda g, ans, c, x, y: _where_g(g, ans, c, x, y, take=False)),
-    linear=True)
+    linear=True, sparsity=("gather", (1, 2)))
 where = _export(where_p, nargs=3)
 
 
@@ -165,7 +165,7 @@ astype_p = define(
     "astype", _astype_impl,
     jvp=(lambda t, ans, x, dtype: astype(t, dtype) if _inexact(dtype) else None,),
     vjp=(lambda g, ans, x, dtype: astype(g, x.dtype),),
-    linear=True)
+    linear=True, sparsity="elementwise")
 
 
 def astype(x, dtype):

@@ -61,7 +61,8 @@ def _vjp_b(g, ans, a, b):
     return OPS["reshape"](unbroadcast(gb, b2, nb), batch + shape(b))
 
 
-matmul_p = define("matmul", np.matmul, jvp=(_jvp_a, _jvp_b), vjp=(_vjp_a, _vjp_b))
+matmul_p = define("matmul", np.matmul, jvp=(_jvp_a, _jvp_b), vjp=(_vjp_a, _vjp_b),
+                  sparsity="matmul")
 
 
 def matmul(a: Any, b: Any) -> Any:
