@@ -4,12 +4,15 @@ one primitive registry."""
 from .custom import defjvp, defprimitive, defvjp
 from .forward import Dual, jacfwd, jvp
 from .higher import hessian, hvp
+from .jacobian import JacobianInfo, jacobian
 from .reverse import grad, jacrev, value_and_grad, vjp
+from .sparsity import sparsity
 from .testing import check_grads
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Dual", "__version__", "check_grads", "defjvp", "defprimitive", "defvjp", "grad",
-    "hessian", "hvp", "jacfwd", "jacrev", "jvp", "value_and_grad", "vjp",
+    "Dual", "JacobianInfo", "__version__", "check_grads", "defjvp", "defprimitive", "defvjp",
+    "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "sparsity",
+    "value_and_grad", "vjp",
 ]

@@ -103,3 +103,18 @@ def jac_assemble(out_leaves: list, tree: Any, blocks: list, in_shape: tuple,
             stacked = OPS["moveaxis"](stacked, 0, -1) if stacked.ndim > 1 else stacked
         res.append(OPS["reshape"](stacked, out_shape + tuple(in_shape)))
     return unflatten(tree, res)
+
+
+class LazyModule:
+    """A module imported on first attribute access, so importing dualtape does not load
+    heavy optional machinery (scipy.sparse) until a function needs it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        from importlib import import_module
+        return getattr(import_module(self._name), attr)
+
+
+sparse = LazyModule("scipy.sparse")

@@ -28,7 +28,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-import scipy.sparse as sp
+
+from ._api import sparse as sp
 
 from .numpy import TracedArray
 from .registry import Trace, Tracer, bind
