@@ -201,8 +201,8 @@ def _diagonal(f: Callable, x: np.ndarray, pattern: sp.csr_array, sparse_format: 
     coo = pattern.tocoo()
     off = coo.row != coo.col
     if m != n or off.any():
-        where = (f"output {coo.row[off][0]} depends on input {coo.col[off][0]}"
-                 if off.any() else f"it maps {n} inputs to {m} outputs")
+        where = (f"it maps {n} inputs to {m} outputs" if m != n else
+                 f"output {coo.row[off][0]} depends on input {coo.col[off][0]}")
         raise ValueError(f"structure='diagonal' needs an elementwise map, but {where}; "
                          f"use structure='sparse' or 'full'")
     out, t = jvp_batch(f, x, np.ones((1,) + x.shape, dtype=x.dtype))

@@ -62,17 +62,14 @@ class SparsityTrace(Trace):
         ans = bind(prim, *primals, **params) if outer else prim.impl(*primals, **params)
         if prim.nondiff:
             if not self.local and np.result_type(ans) == np.bool_:
-                raise ValueError(
-                    f"{prim.name} compares traced values, so what follows depends on the "
-                    f"input's values and no pattern holds for every input (global "
-                    f"detection). Use dt.sparsity(f, x, kind='local') for the pattern at "
-                    f"this point, or np.where/np.maximum instead of a Python branch.")
+                return Predicate(ans, None, self)
             return ans
         if prim.multiple_results:
             return tuple(IndexSets(a, _dense(pats, a, self.n), self) for a in ans)
         rule = prim.sparsity
         if isinstance(rule, tuple) and rule[0] == "gather":
-            pat = _gather(prim, pats, ans, primals, params, rule[1])
+            predicates = [i for i, a in enumerate(args) if isinstance(a, Predicate)]
+            pat = _gather(prim, pats, ans, primals, params, rule[1], predicates)
         elif callable(rule):
             pat = rule(pats, ans, primals, params, self.local)
         else:
@@ -90,6 +87,29 @@ class IndexSets(TracedArray):
         self._level = trace.level
         self.primal = primal
         self.pattern = pattern
+
+
+class Predicate(IndexSets):
+    """A boolean computed from traced values during global detection.
+
+    It may select between branches (``np.where``: both branches count, since the
+    pattern must hold for every input), but a Python ``if`` on it would make the
+    pattern depend on the values, so that raises.
+    """
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        raise ValueError(
+            "a Python branch on a comparison of traced values makes the pattern depend "
+            "on the input's values, so no pattern holds for every input (global "
+            "detection). Use dt.sparsity(f, x, kind='local') for the pattern at this "
+            "point, or np.where / np.maximum instead of the branch.")
+
+    def all(self, *args: Any, **kwargs: Any) -> bool:
+        return self.__bool__()
+
+    any = all
 
 
 # ---- helpers --------------------------------------------------------------------------
@@ -118,7 +138,7 @@ def _keep_rows(P: sp.csr_array, keep: np.ndarray) -> sp.csr_array:
         return P
     rows = np.repeat(np.arange(P.shape[0]), np.diff(P.indptr))
     P = P.copy()
-    P.data = P.data & keep[rows]
+    P.data = P.data.astype(bool) & keep[rows]
     P.eliminate_zeros()
     return P
 
@@ -173,7 +193,16 @@ def _elementwise(prim, pats, ans, primals, params, local):
     return acc
 
 
-def _gather(prim, pats, ans, primals, params, data_args):
+def _gather(prim, pats, ans, primals, params, data_args, predicates=()):
+    if predicates:
+        # A value-dependent selector (where's condition): every choice is possible.
+        acc = None
+        for value in (True, False):
+            chosen = list(primals)
+            for i in predicates:
+                chosen[i] = np.full(np.shape(primals[i]), value)
+            acc = _union(acc, _gather(prim, pats, ans, chosen, params, data_args))
+        return acc
     data = range(len(primals)) if data_args is None else data_args
     args = list(primals)
     blocks, offset = [], 0
@@ -202,13 +231,13 @@ def _reduce(prim, pats, ans, primals, params, local):
     mask = None
     if local and prim.sparsity == "select":
         mask = np.asarray(x == np.reshape(ans, kept)).ravel()   # only the selected ones
-    return (_selector(out_of, _size(ans), mask) @ P).tocsr()
+    return (_selector(out_of, _size(ans), mask) @ P).tocsr().astype(bool)
 
 
 def _scatter(prim, pats, ans, primals, params, local):
     shape = params["shape"]
     target = np.arange(_count(shape)).reshape(shape)[params["idx"]].ravel()
-    return (_selector(target, _count(shape)) @ pats[0]).tocsr()
+    return (_selector(target, _count(shape)) @ pats[0]).tocsr().astype(bool)
 
 
 def _matmul(prim, pats, ans, primals, params, local):
@@ -227,11 +256,11 @@ def _matmul(prim, pats, ans, primals, params, local):
     if pats[0] is not None:
         Ma = sp.kron(sp.eye_array(m, dtype=bool, format="csr"),
                      structure(b2, pats[1] is not None).T, format="csr")
-        acc = _union(acc, (Ma @ pats[0]).tocsr())
+        acc = _union(acc, (Ma @ pats[0]).tocsr().astype(bool))
     if pats[1] is not None:
         Mb = sp.kron(structure(a2, pats[0] is not None),
                      sp.eye_array(p, dtype=bool, format="csr"), format="csr")
-        acc = _union(acc, (Mb @ pats[1]).tocsr())
+        acc = _union(acc, (Mb @ pats[1]).tocsr().astype(bool))
     return acc
 
 

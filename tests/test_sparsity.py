@@ -1,0 +1,155 @@
+"""Sparsity detection through the registry's structure rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dualtape as dt
+import dualtape.numpy as dnp
+
+
+def dense(P):
+    return P.toarray().astype(int)
+
+
+def tridiagonal(x):
+    # f_i = x_{i-1} x_i - x_{i+1}^2 with zero padding at both ends
+    xp = dnp.concatenate([np.zeros(1), x, np.zeros(1)])
+    return xp[:-2] * xp[1:-1] - xp[2:] ** 2
+
+
+def test_tridiagonal_pattern():
+    P = dt.sparsity(tridiagonal, np.ones(5))
+    expected = np.eye(5, dtype=int) + np.eye(5, k=1, dtype=int) + np.eye(5, k=-1, dtype=int)
+    np.testing.assert_array_equal(dense(P), expected)
+    assert P.dtype == bool and P.format == "csr"
+
+
+def test_matmul_by_a_constant_uses_its_nonzeros():
+    A = np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(dense(dt.sparsity(lambda x: np.tanh(A @ x), np.ones(3))),
+                                  A != 0)
+    # x @ A.T on a batch: row b, output i depends on x[b, j] where A[i, j] != 0
+    P = dt.sparsity(lambda X: X @ A.T, np.ones((2, 3)))
+    np.testing.assert_array_equal(dense(P), np.kron(np.eye(2), A != 0))
+
+
+def test_product_of_two_traced_operands_is_dense_globally():
+    P = dt.sparsity(lambda x: np.reshape(x[:4], (2, 2)) @ x[4:], np.ones(6))
+    # out_i = sum_j X_ij v_j: row i depends on X[i, :] and all of v
+    np.testing.assert_array_equal(dense(P), [[1, 1, 0, 0, 1, 1], [0, 0, 1, 1, 1, 1]])
+
+
+def test_reductions_take_the_union_over_reduced_axes():
+    P = dt.sparsity(lambda x: np.sum(np.reshape(x, (2, 3)) ** 2, axis=0), np.ones(6))
+    np.testing.assert_array_equal(dense(P), [[1, 0, 0, 1, 0, 0], [0, 1, 0, 0, 1, 0],
+                                             [0, 0, 1, 0, 0, 1]])
+    assert dense(dt.sparsity(lambda x: np.max(x), np.ones(4))).tolist() == [[1, 1, 1, 1]]
+
+
+def test_shape_and_indexing_move_rows():
+    x = np.ones(6)
+    P = dt.sparsity(lambda x: np.reshape(x, (2, 3)).T[::-1, [1, 1]], x)
+    # T[::-1] rows are columns 2, 1, 0 of the (2, 3) view; then rows [1, 1] of each
+    expected = np.zeros((6, 6), int)
+    for r, (i, j) in enumerate([(2, 1), (2, 1), (1, 1), (1, 1), (0, 1), (0, 1)]):
+        expected[r, j * 3 + i] = 1
+    np.testing.assert_array_equal(dense(P), expected)
+
+
+def test_where_and_scatter():
+    cond = np.array([True, False, True])
+    P = dt.sparsity(lambda x: np.where(cond, x[:3], x[3:]), np.ones(6))
+    np.testing.assert_array_equal(dense(P), [[1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0],
+                                             [0, 0, 1, 0, 0, 0]])
+    # repeated indices: the reverse rule of indexing sums both sources into element 0
+    P = dt.grad(lambda x: np.sum(x[[0, 0, 2]] ** 2))
+    Ps = dt.sparsity(lambda x: P(x), np.ones(3))
+    np.testing.assert_array_equal(dense(Ps), np.diag([1, 0, 1]))
+
+
+def test_local_patterns_use_values_and_global_ones_do_not():
+    relu = lambda x: np.maximum(x, 0.0)          # noqa: E731
+    x = np.array([1.0, -1.0, 2.0])
+    np.testing.assert_array_equal(dense(dt.sparsity(relu, x)), np.eye(3))
+    np.testing.assert_array_equal(dense(dt.sparsity(relu, x, kind="local")), np.diag([1, 0, 1]))
+    np.testing.assert_array_equal(dense(dt.sparsity(np.max, x, kind="local")), [[0, 0, 1]])
+
+
+def test_value_dependent_branch_needs_local_detection():
+    def f(x):
+        return x * 2 if x[0] > 0 else -x
+    with pytest.raises(ValueError, match="kind='local'"):
+        dt.sparsity(f, np.ones(3))
+    np.testing.assert_array_equal(dense(dt.sparsity(f, np.ones(3), kind="local")), np.eye(3))
+
+
+def test_primitive_without_rule_is_conservative():
+    double = dt.defprimitive("sparsity_test_double", lambda x: 2 * x)
+    dt.defjvp(double, lambda t, ans, x: 2 * t)
+    P = dt.sparsity(lambda x: double(x[:2]) + x[2], np.ones(4))
+    np.testing.assert_array_equal(dense(P), [[1, 1, 1, 0], [1, 1, 1, 0]])
+
+
+def test_large_pattern_is_cheap():
+    n = 1_000_000
+    P = dt.sparsity(tridiagonal, np.ones(n))
+    assert P.nnz == 3 * n - 2
+    assert P.data.nbytes + P.indices.nbytes + P.indptr.nbytes < 64 * 2 ** 20
+
+
+OPS = ["sin", "square", "shift_mul", "matmul_sparse", "sum_pairs", "relu", "where",
+       "getitem", "transpose_mix"]
+
+
+@st.composite
+def programs(draw):
+    n = draw(st.integers(2, 6))
+    ops = draw(st.lists(st.sampled_from(OPS), min_size=1, max_size=5))
+    x = np.array(draw(st.lists(st.floats(-2, 2), min_size=n, max_size=n)))
+    seed = draw(st.integers(0, 2 ** 16))
+    return ops, x, seed
+
+
+def build(ops, n, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n)) * (rng.random((n, n)) < 0.3)
+    perm = rng.permutation(n)
+    cond = rng.random(n) < 0.5
+
+    def f(x):
+        for op in ops:
+            if op == "sin":
+                x = np.sin(x)
+            elif op == "square":
+                x = x * x
+            elif op == "shift_mul":
+                x = x * dnp.concatenate([x[1:], x[:1]])
+            elif op == "matmul_sparse":
+                x = A @ x
+            elif op == "sum_pairs":
+                x = x + dnp.sum(x[:2])
+            elif op == "relu":
+                x = np.maximum(x, 0.1)
+            elif op == "where":
+                x = np.where(cond, x, 2 * x[perm])
+            elif op == "getitem":
+                x = x[perm]
+            else:
+                x = np.reshape(np.reshape(dnp.concatenate([x, x]), (2, n)).T, (-1,))[:n]
+        return x
+    return f
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs())
+def test_detected_pattern_covers_every_numerical_nonzero(prog):
+    ops, x, seed = prog
+    f = build(ops, len(x), seed)
+    J = dt.jacfwd(f)(x)
+    for kind in ("global", "local"):
+        P = dense(dt.sparsity(f, x, kind=kind))
+        assert not np.any((J != 0) & (P == 0)), (kind, J, P)
