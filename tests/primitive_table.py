@@ -84,6 +84,14 @@ TABLE: dict[str, Row] = {
     "not_equal": Row(ew.not_equal, _real((3,), (3,)), nondiff=True),
     "sign": Row(ew.sign, _real((3,)), nondiff=True),
     "isfinite": Row(ew.isfinite, _real((3,)), nondiff=True),
+    "isnan": Row(ew.isnan, _real((3,)), nondiff=True),
+    "logical_and": Row(lambda x, y: ew.logical_and(x > 0, y > 0), _real((3,), (3,)),
+                       nondiff=True),
+    "logical_or": Row(lambda x, y: ew.logical_or(x > 0, y > 0), _real((3,), (3,)),
+                      nondiff=True),
+    "logical_xor": Row(lambda x, y: ew.logical_xor(x > 0, y > 0), _real((3,), (3,)),
+                       nondiff=True),
+    "logical_not": Row(lambda x: ew.logical_not(x > 0), _real((3,)), nondiff=True),
     # reductions
     "sum": Row(lambda x: dnp.sum(x, axis=1, keepdims=True) * dnp.sum(x), _real((3, 4))),
     "mean": Row(lambda x: dnp.mean(x, axis=(0, 2)) * dnp.mean(x), _real((2, 3, 2))),
@@ -102,3 +110,4 @@ TABLE: dict[str, Row] = {
     "concatenate": Row(lambda x, y: dnp.concatenate([x, y, x], axis=1) ** 2,
                        _real((2, 3), (2, 1))),
 }
+

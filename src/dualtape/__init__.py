@@ -1,6 +1,7 @@
 """dualtape: forward (dual numbers) and reverse (tape) automatic differentiation over
 one primitive registry."""
 
+from .counting import Counts, count
 from .custom import defjvp, defprimitive, defvjp
 from .forward import Dual, jacfwd, jvp
 from .higher import hessian, hvp
@@ -12,7 +13,7 @@ from .testing import check_grads
 __version__ = "0.1.0"
 
 __all__ = [
-    "Dual", "JacobianInfo", "__version__", "check_grads", "defjvp", "defprimitive", "defvjp",
-    "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "sparsity",
-    "value_and_grad", "vjp",
+    "Counts", "Dual", "JacobianInfo", "__version__", "check_grads", "count", "defjvp",
+    "defprimitive", "defvjp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+    "sparsity", "value_and_grad", "vjp",
 ]

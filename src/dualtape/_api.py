@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .primitives import OPS
-from .registry import Tracer
+from .registry import Tracer, state
 
 
 def flatten(tree: Any) -> tuple[list, Any]:
@@ -94,15 +94,18 @@ def jac_assemble(out_leaves: list, tree: Any, blocks: list, in_shape: tuple,
     ``columns``: each block entry is ``(k,) + out.shape`` (forward passes); otherwise
     ``(k,) + in.shape`` (reverse passes, one output leaf at a time).
     """
-    res = []
-    for j, p in enumerate(out_leaves):
-        parts = [b[j] for b in blocks]
+    return unflatten(tree, [assemble(p, [b[j] for b in blocks], in_shape, columns)
+                            for j, p in enumerate(out_leaves)])
+
+
+def assemble(out: Any, parts: list, in_shape: tuple, columns: bool) -> Any:
+    """One output's Jacobian, ``out.shape + in_shape``, from its per-pass blocks (counted
+    as derivative work)."""
+    with state.deriving():
         stacked = parts[0] if len(parts) == 1 else OPS["concatenate"](parts, 0)
-        out_shape = shape_of(p)
-        if columns:
-            stacked = OPS["moveaxis"](stacked, 0, -1) if stacked.ndim > 1 else stacked
-        res.append(OPS["reshape"](stacked, out_shape + tuple(in_shape)))
-    return unflatten(tree, res)
+        if columns and stacked.ndim > 1:
+            stacked = OPS["moveaxis"](stacked, 0, -1)
+        return OPS["reshape"](stacked, shape_of(out) + tuple(in_shape))
 
 
 class LazyModule:

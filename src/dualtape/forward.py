@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 from ._api import (basis, check_float, flatten, jac_assemble, select_args, to_array,
                    unflatten, zeros_tangent)
 from .numpy import TracedArray
-from .registry import Trace, Tracer, bind
+from .registry import Trace, Tracer, bind, state
 
 __all__ = ["Dual", "jvp", "jvp_batch", "jacfwd"]
 
@@ -45,7 +45,11 @@ class ForwardTrace(Trace):
             raise NotImplementedError(
                 f"primitive {prim.name!r} has no JVP rule, which forward mode needs; "
                 f"add one with dt.defjvp")
-        out = jvp(tangents, ans, primals, params)
+        state.rules += 1
+        try:
+            out = jvp(tangents, ans, primals, params)
+        finally:
+            state.rules -= 1
         if prim.multiple_results:
             return tuple(a if t is None else Dual(a, t, self) for a, t in zip(ans, out))
         if out is None:
@@ -121,7 +125,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
         if ttree != tree:
             raise ValueError("jvp: each tangent must have the structure of its primal")
         pl = [check_float(to_array(x), "jvp") for x in pl]
-        tl = [to_array(x, dtype=x_.dtype) for x, x_ in zip(tl, pl)]
+        tl = [state.seed(to_array(x, dtype=x_.dtype)) for x, x_ in zip(tl, pl)]
         for x, t_ in zip(pl, tl):
             if t_.shape != x.shape:
                 raise ValueError(f"jvp: tangent shape {t_.shape} != primal shape {x.shape}")
@@ -141,7 +145,7 @@ def jvp_batch(f: Callable, x: Any, tangents: Any) -> tuple[Any, Any]:
     ``x``).  ``f`` takes one array and returns one array.
     """
     x = check_float(to_array(x), "jvp_batch")
-    tangents = to_array(tangents, dtype=x.dtype)
+    tangents = state.seed(to_array(tangents, dtype=x.dtype))
     prim, tan, _ = _run(f, (x,), (0,), [[tangents]], ForwardTrace())
     k = tangents.shape[0]
     return prim[0], zeros_tangent(prim[0], (k,)) if tan[0] is None else tan[0]
@@ -168,7 +172,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
             prim = tree = None
             for start in range(0, max(n, 1), k):
                 stop = min(start + k, n)
-                seed = basis(n, start, stop, x.shape, x.dtype)
+                seed = state.seed(basis(n, start, stop, x.shape, x.dtype))
                 prim, tan, tree = _run(f, tuple(fixed), (i,), [[seed]], ForwardTrace())
                 blocks.append([zeros_tangent(p, (stop - start,)) if t is None else t
                                for p, t in zip(prim, tan)])

@@ -208,7 +208,7 @@ def _diagonal(f: Callable, x: np.ndarray, pattern: sp.csr_array, sparse_format: 
     out, t = jvp_batch(f, x, np.ones((1,) + x.shape, dtype=x.dtype))
     d = np.reshape(t, (n,))
     J = sp.dia_array((d[None, :], [0]), shape=(n, n)) if sparse_format == "dia" else d
-    info = JacobianInfo("fwd", "diagonal", n, 1, colors=1, lower_bound=1 if n else 0,
+    info = JacobianInfo("fwd", "diagonal", 1, 1, colors=1, lower_bound=1 if n else 0,
                         nnz=pattern.nnz, n=n, m=m,
                         reason="diagonal: one forward pass with an all-ones tangent")
     return (J, info) if return_info else J

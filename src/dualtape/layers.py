@@ -40,9 +40,9 @@ def _sign(x: Any) -> np.ndarray:
 
 
 def _relu(x: Any) -> Any:
-    # maximum gives the values (also 0 at -inf, NaN propagates) and a diagonal global
-    # pattern; its tie rule would make relu'(0) = 0.5, so the mask moves it to 0.
-    return dnp.maximum(x, 0.0) * (_sign(x) > 0).astype(np.float64)
+    # where, not maximum: maximum splits the tie at 0 (relu'(0) would be 0.5).  Testing
+    # x <= 0 rather than x > 0 lets a NaN through as NaN.
+    return dnp.where(x <= 0, 0.0, x)
 
 
 def _onehot(y: Any, k: int) -> np.ndarray:

@@ -96,6 +96,11 @@ equal = _ufunc(_ew.equal, np.equal)
 not_equal = _ufunc(_ew.not_equal, np.not_equal)
 sign = _ufunc(_ew.sign, np.sign)
 isfinite = _ufunc(_ew.isfinite, np.isfinite)
+isnan = _ufunc(_ew.isnan, np.isnan)
+logical_and = _ufunc(_ew.logical_and, np.logical_and)
+logical_or = _ufunc(_ew.logical_or, np.logical_or)
+logical_xor = _ufunc(_ew.logical_xor, np.logical_xor)
+logical_not = _ufunc(_ew.logical_not, np.logical_not)
 matmul = _ufunc(_la.matmul, np.matmul)
 
 
@@ -219,7 +224,7 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     taken contributes an exact zero to every derivative."""
     if x is None and y is None:
         return np.where(_plain(condition))
-    return _ew.where(_plain(condition), x, y)
+    return _ew.where(condition, x, y)
 
 
 @_dispatches(np.dot)
@@ -342,6 +347,10 @@ class TracedArray(Tracer):
     __le__, __ge__ = _binary(_ew.less_equal_p)
     __eq__ = _binary(_ew.equal_p)[0]  # type: ignore[assignment]
     __ne__ = _binary(_ew.not_equal_p)[0]  # type: ignore[assignment]
+    __and__, __rand__ = _binary(_ew.logical_and.primitive)
+    __or__, __ror__ = _binary(_ew.logical_or.primitive)
+    __xor__, __rxor__ = _binary(_ew.logical_xor.primitive)
+    def __invert__(self): return bind(_ew.logical_not.primitive, self)
     def __neg__(self): return self._trace.process(_ew.negative_p, (self,), _NO_PARAMS)
     def __pos__(self): return self
     def __abs__(self): return self._trace.process(_ew.abs_p, (self,), _NO_PARAMS)

@@ -36,6 +36,7 @@ __all__ = [
     "new_level",
     "primitives",
     "register",
+    "state",
 ]
 
 
@@ -117,6 +118,43 @@ class Primitive:
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, *args, **params)
 
+
+class State:
+    """Process-wide facts the modes keep up to date for observers such as the cost
+    counter: ``rules`` > 0 while derivative rules run (as opposed to the primal
+    computation), ``observer(tape_size, tape)`` is told of each reverse sweep, and
+    ``lift`` (if set) is applied to every seed tangent or cotangent a mode creates."""
+
+    __slots__ = ("rules", "observer", "lift")
+
+    def __init__(self) -> None:
+        self.rules = 0
+        self.observer: Callable | None = None
+        self.lift: Callable | None = None
+
+    def seed(self, x: Any) -> Any:
+        """A seed tangent/cotangent, as an observer wants to see it."""
+        return x if self.lift is None else self.lift(x)
+
+    def deriving(self) -> "_Deriving":
+        """A context for derivative work outside rules (seeding, assembling Jacobians)."""
+        return _Deriving(self)
+
+
+class _Deriving:
+    __slots__ = ("state",)
+
+    def __init__(self, st: State) -> None:
+        self.state = st
+
+    def __enter__(self) -> None:
+        self.state.rules += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        self.state.rules -= 1
+
+
+state = State()
 
 _REGISTRY: dict[str, Primitive] = {}
 

@@ -13,11 +13,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._api import (basis, check_float, flatten, select_args, shape_of, to_array, unflatten,
-                   zeros_tangent)
+from ._api import (assemble, basis, check_float, flatten, select_args, shape_of, to_array,
+                   unflatten, zeros_tangent)
 from .numpy import TracedArray
-from .primitives import OPS
-from .registry import Trace, Tracer, bind
+from .registry import Trace, Tracer, bind, state
 
 __all__ = ["Tape", "vjp", "vjp_batch", "grad", "value_and_grad", "jacrev"]
 
@@ -71,6 +70,16 @@ class Tape(Trace):
     def backward(self, seeds: dict[int, Any], wanted: Sequence[int]) -> list:
         """Sweep cotangents from ``seeds`` (slot -> cotangent) back to the ``wanted``
         slots; returns their cotangents (None where nothing reached them)."""
+        recs = self.records
+        if state.observer is not None:
+            state.observer(len(recs), self)
+        state.rules += 1
+        try:
+            return self._sweep(seeds, wanted)
+        finally:
+            state.rules -= 1
+
+    def _sweep(self, seeds: dict[int, Any], wanted: Sequence[int]) -> list:
         recs = self.records
         cts: list = [None] * len(recs)
         for s, g in seeds.items():
@@ -210,7 +219,7 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
             raise ValueError("vjp_fn: the cotangent must have the structure of the output")
         seeds: dict[int, Any] = {}
         for s, c, v in zip(slots, cl, values):
-            c = to_array(c, dtype=getattr(v, "dtype", None))
+            c = state.seed(to_array(c, dtype=getattr(v, "dtype", None)))
             if shape_of(c) != shape_of(v):
                 raise ValueError(f"vjp_fn: cotangent shape {shape_of(c)} != output shape "
                                  f"{shape_of(v)}")
@@ -227,7 +236,7 @@ def _scalar_seed(value: Any, fn: str) -> Any:
         raise TypeError(
             f"{fn} needs a function with exactly one output element, got shape {shape}; "
             f"for vector outputs use dt.jacrev (all rows) or dt.vjp (one cotangent)")
-    return np.ones(shape, dtype=zeros_tangent(value).dtype)
+    return state.seed(np.ones(shape, dtype=zeros_tangent(value).dtype))
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
@@ -282,15 +291,14 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
             rows: list[list] = [[] for _ in nums]
             for start in range(0, max(m, 1), k):
                 stop = min(start + k, m)
-                seed = basis(m, start, stop, shp, zeros_tangent(v).dtype)
+                seed = state.seed(basis(m, start, stop, shp, zeros_tangent(v).dtype))
                 seeds = {s: seed} if s >= 0 else {}
                 got = _cotangents(tape, seeds, in_slots, in_leaves, in_trees,
                                   batch=(stop - start,))
                 for a, gval in enumerate(got):
                     rows[a].append(gval)
             for a, x in enumerate(fixed[i] for i in nums):
-                stacked = rows[a][0] if len(rows[a]) == 1 else OPS["concatenate"](rows[a], 0)
-                per_arg[a].append(OPS["reshape"](stacked, shp + shape_of(x)))
+                per_arg[a].append(assemble(v, rows[a], shape_of(x), columns=False))
         tape.records = []
         res = [unflatten(tree, js) for js in per_arg]
         return res[0] if single else tuple(res)
@@ -308,7 +316,7 @@ def vjp_batch(f: Callable, x: Any) -> tuple[Any, Callable]:
         raise TypeError("vjp_batch needs a function returning one array")
 
     def pull(cts: Any) -> Any:
-        cts = to_array(cts, dtype=zeros_tangent(values[0]).dtype)
+        cts = state.seed(to_array(cts, dtype=zeros_tangent(values[0]).dtype))
         seeds = {slots[0]: cts} if slots[0] >= 0 else {}
         return _cotangents(tape, seeds, in_slots, in_leaves, in_trees,
                            batch=shape_of(cts)[:1])[0]

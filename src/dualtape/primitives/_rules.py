@@ -82,11 +82,14 @@ def safe_mul(p: Any, t: Any) -> Any:
 
     Used by primitives whose partial is singular at finite points (sqrt, log, divide):
     the branch ``where`` did not take sends a zero cotangent, and 0 * inf must not
-    turn it into NaN.
+    turn it into NaN.  Only entries where ``p`` is not finite are replaced, so where
+    ``p`` is finite the product, and every derivative of it, is untouched (a tangent
+    that merely happens to be zero still has a derivative).
     """
     if isinstance(p, (float, int)) and math.isfinite(p):
         return p * t            # a finite constant partial (x / 3.0) needs no guard
-    return _op("where")(t == 0, 0.0, p * t)
+    keep = _op("logical_or")(_op("isfinite")(p), t != 0)
+    return _op("where")(keep, p * t, 0.0)
 
 
 def _scaler(p: Any, singular: bool) -> Callable:
@@ -148,12 +151,15 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
     prim.vjp = vjp
     prim.linear = all(p is None or isinstance(p, Number) for p in prim.partials)
     prim.sparsity = "elementwise"
+    prim.cost = "elementwise"
     return register(prim)
 
 
 def nondiff(name: str, impl: Callable) -> Primitive:
     """Register a primitive whose derivative is zero wherever it is defined."""
-    return register(Primitive(name, impl, nondiff=True, kind="nondiff"))
+    prim = Primitive(name, impl, nondiff=True, kind="nondiff")
+    prim.cost = "elementwise"
+    return register(prim)
 
 
 def rules_to_jvp(rules: Sequence) -> Callable:
@@ -188,14 +194,16 @@ def rules_to_vjp(rules: Sequence) -> Callable:
 def define(name: str, impl: Callable, *, jvp: Sequence | None = None,
            vjp: Sequence | None = None, jvp_all: Callable | None = None,
            vjp_all: Callable | None = None, linear: bool = False,
-           multiple_results: bool = False, sparsity: Any = None) -> Primitive:
+           multiple_results: bool = False, sparsity: Any = None,
+           cost: Any = None) -> Primitive:
     """Register an array primitive with per-argument rules (or one rule over all args).
 
     ``jvp_all(tangents, ans, *args, **params)`` and
     ``vjp_all(g, ans, needed, *args, **params)`` receive every argument at once.
     ``linear`` records that the vjp is the transpose of a map linear in the inputs.
     ``sparsity`` names the structure rule the sparsity tracer applies (see
-    :mod:`dualtape.sparsity`); None means the conservative dense rule.
+    :mod:`dualtape.sparsity`); None means the conservative dense rule.  ``cost`` names
+    the flop formula the counter applies (see :mod:`dualtape.counting`).
     """
     prim = Primitive(name, impl, multiple_results=multiple_results)
     if jvp_all is not None:
@@ -210,6 +218,7 @@ def define(name: str, impl: Callable, *, jvp: Sequence | None = None,
         prim.vjp = rules_to_vjp(vjp)
     prim.linear = linear
     prim.sparsity = sparsity
+    prim.cost = cost
     return register(prim)
 
 

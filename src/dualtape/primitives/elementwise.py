@@ -110,7 +110,9 @@ minimum = _export(minimum_p)
 _NONDIFF = {
     "greater": np.greater, "greater_equal": np.greater_equal, "less": np.less,
     "less_equal": np.less_equal, "equal": np.equal, "not_equal": np.not_equal,
-    "sign": np.sign, "isfinite": np.isfinite,
+    "sign": np.sign, "isfinite": np.isfinite, "isnan": np.isnan,
+    "logical_and": np.logical_and, "logical_or": np.logical_or,
+    "logical_xor": np.logical_xor, "logical_not": np.logical_not,
 }
 for _name, _fn in _NONDIFF.items():
     _export(nondiff(_name, _fn), nargs=_fn.nin)
@@ -122,6 +124,9 @@ equal = OPS["equal"]
 not_equal = OPS["not_equal"]
 sign = OPS["sign"]
 isfinite = OPS["isfinite"]
+isnan = OPS["isnan"]
+logical_and, logical_or, logical_xor, logical_not = (
+    OPS["logical_and"], OPS["logical_or"], OPS["logical_xor"], OPS["logical_not"])
 greater_p, greater_equal_p, less_p, less_equal_p, equal_p, not_equal_p = (
     f.primitive for f in (greater, greater_equal, less, less_equal, equal, not_equal))
 
@@ -148,7 +153,7 @@ where_p = define(
          lambda t, ans, c, x, y: _where_t(t, ans, c, x, y, take=False)),
     vjp=(None, lambda g, ans, c, x, y: _where_g(g, ans, c, x, y, take=True),
          lambda g, ans, c, x, y: _where_g(g, ans, c, x, y, take=False)),
-    linear=True, sparsity=("gather", (1, 2)))
+    linear=True, sparsity=("gather", (1, 2)), cost="elementwise")
 where = _export(where_p, nargs=3)
 
 
@@ -165,7 +170,7 @@ astype_p = define(
     "astype", _astype_impl,
     jvp=(lambda t, ans, x, dtype: astype(t, dtype) if _inexact(dtype) else None,),
     vjp=(lambda g, ans, x, dtype: astype(g, x.dtype),),
-    linear=True, sparsity="elementwise")
+    linear=True, sparsity="elementwise", cost="move")
 
 
 def astype(x, dtype):

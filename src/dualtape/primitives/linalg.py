@@ -62,7 +62,7 @@ def _vjp_b(g, ans, a, b):
 
 
 matmul_p = define("matmul", np.matmul, jvp=(_jvp_a, _jvp_b), vjp=(_vjp_a, _vjp_b),
-                  sparsity="matmul")
+                  sparsity="matmul", cost="matmul")
 
 
 def matmul(a: Any, b: Any) -> Any:

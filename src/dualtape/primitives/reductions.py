@@ -52,14 +52,14 @@ sum_p = define(
     "sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
     jvp=(lambda t, ans, x, axis, keepdims: sum(t, axis, keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, ans, x, axis, keepdims),),
-    linear=True, sparsity="reduce")
+    linear=True, sparsity="reduce", cost="reduce")
 
 mean_p = define(
     "mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
     jvp=(lambda t, ans, x, axis, keepdims: mean(t, axis, keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims:
          _spread(g, ans, x, axis, keepdims) / _count(shape(x), axis),),
-    linear=True, sparsity="reduce")
+    linear=True, sparsity="reduce", cost="reduce")
 
 
 def _selection_weights(ans: Any, x: Any, axis: tuple, keepdims: bool) -> np.ndarray:
@@ -79,9 +79,9 @@ def _select_vjp(g, ans, x, axis, keepdims):
 
 
 max_p = define("max", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-               jvp=(_select_jvp,), vjp=(_select_vjp,), sparsity="select")
+               jvp=(_select_jvp,), vjp=(_select_vjp,), sparsity="select", cost="reduce")
 min_p = define("min", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
-               jvp=(_select_jvp,), vjp=(_select_vjp,), sparsity="select")
+               jvp=(_select_jvp,), vjp=(_select_vjp,), sparsity="select", cost="reduce")
 
 
 def _reducer(prim):

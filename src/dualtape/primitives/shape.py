@@ -21,7 +21,7 @@ reshape_p = define(
     "reshape", np.reshape,
     jvp=(lambda t, ans, x, shape: reshape(t, _batch(t, x) + shape),),
     vjp=(lambda g, ans, x, shape: reshape(g, _batch(g, ans) + x.shape),),
-    linear=True, sparsity=("gather", (0,)))
+    linear=True, sparsity=("gather", (0,)), cost="move")
 
 
 def _batch(t: Any, x: Any) -> tuple:
@@ -54,7 +54,7 @@ broadcast_to_p = define(
     "broadcast_to", np.broadcast_to,
     jvp=(_bcast_jvp,),
     vjp=(lambda g, ans, x, shape: unbroadcast(g, x.shape, ndim(g) - len(shape)),),
-    linear=True, sparsity=("gather", (0,)))
+    linear=True, sparsity=("gather", (0,)), cost="move")
 
 
 def broadcast_to(x: Any, newshape: Sequence[int]) -> Any:
@@ -74,7 +74,7 @@ transpose_p = define(
     jvp=(lambda t, ans, x, axes: transpose(t, _shift(axes, ndim(t) - ndim(x))),),
     vjp=(lambda g, ans, x, axes: transpose(g, _shift(tuple(np.argsort(axes)),
                                                      ndim(g) - ndim(ans))),),
-    linear=True, sparsity=("gather", (0,)))
+    linear=True, sparsity=("gather", (0,)), cost="move")
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
@@ -117,7 +117,7 @@ def _getitem_impl(x, idx, advanced):
 
 
 getitem_p = define("getitem", _getitem_impl, jvp=(_getitem_jvp,), vjp=(_getitem_vjp,),
-                   linear=True, sparsity=("gather", (0,)))
+                   linear=True, sparsity=("gather", (0,)), cost="move")
 
 
 def _index_add_impl(v, idx, advanced, shape):
@@ -145,7 +145,7 @@ def _index_add_vjp(g, ans, v, idx, advanced, shape):
 
 
 index_add_p = define("index_add", _index_add_impl, jvp=(_index_add_jvp,),
-                     vjp=(_index_add_vjp,), linear=True, sparsity="scatter")
+                     vjp=(_index_add_vjp,), linear=True, sparsity="scatter", cost="scatter")
 
 
 def index_add(v: Any, idx: tuple, advanced: bool, shape: tuple) -> Any:
@@ -228,7 +228,7 @@ def _concat_impl(*xs, axis):
 
 
 concatenate_p = define("concatenate", _concat_impl, jvp_all=_concat_jvp,
-                       vjp_all=_concat_vjp, linear=True, sparsity=("gather", None))
+                       vjp_all=_concat_vjp, linear=True, sparsity=("gather", None), cost="move")
 
 
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:

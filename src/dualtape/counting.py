@@ -1,0 +1,204 @@
+"""Exact, deterministic operation counts: ``dt.count(fn, *args)``.
+
+Counting is one more context in the registry.  ``count`` wraps the arguments in the
+outermost context, so every primitive application that touches them, in the primal
+computation or inside a derivative rule of any mode nested within, reaches this
+context's ``process`` and is counted before numpy runs it.  The modes keep
+``registry.state.rules`` above zero while derivative rules run; that splits the
+counts into a primal and a derivative part.
+
+Each primitive names its flop formula in the registry (``prim.cost``):
+
+* ``"elementwise"``: one flop per output element;
+* ``"reduce"``: one flop per input element;
+* ``"matmul"``: 2 k flops per output element, k the contracted length;
+* ``"scatter"``: one flop per added element;
+* ``"move"``: no flops (reshape, transpose, indexing, concatenation);
+* anything else (user primitives): one flop per output element, an estimate.
+
+Bytes moved are the bytes of the array arguments plus those of the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ._api import flatten, unflatten
+from .numpy import TracedArray
+from .registry import Trace, Tracer, bind, state
+
+__all__ = ["Counts", "count", "cost_of"]
+
+
+@dataclass
+class Counts:
+    """What ``count`` saw.  ``*_calls``: primitive applications; ``*_flops`` and
+    ``*_bytes``: per the cost formulas; ``tape_records``/``tape_bytes``: the largest tape
+    swept (records, and bytes of the values it keeps alive)."""
+
+    primal_calls: int = 0
+    primal_flops: int = 0
+    primal_bytes: int = 0
+    derivative_calls: int = 0
+    derivative_flops: int = 0
+    derivative_bytes: int = 0
+    tape_records: int = 0
+    tape_bytes: int = 0
+    by_primitive: dict = field(default_factory=dict)
+    value: Any = None
+
+    @property
+    def calls(self) -> int:
+        return self.primal_calls + self.derivative_calls
+
+    @property
+    def flops(self) -> int:
+        return self.primal_flops + self.derivative_flops
+
+    @property
+    def bytes(self) -> int:
+        return self.primal_bytes + self.derivative_bytes
+
+    def as_dict(self) -> dict:
+        """The counts as a flat dict of numbers (no value, no per-primitive table)."""
+        keys = ("primal_calls", "primal_flops", "primal_bytes", "derivative_calls",
+                "derivative_flops", "derivative_bytes", "tape_records", "tape_bytes")
+        return {k: getattr(self, k) for k in keys} | {
+            "calls": self.calls, "flops": self.flops, "bytes": self.bytes}
+
+
+def _nbytes(x: Any) -> int:
+    return int(getattr(x, "nbytes", 8))
+
+
+def cost_of(prim: Any, ans: Any, args: tuple) -> tuple[int, int]:
+    """(flops, bytes) of one application of ``prim`` with plain-value ``args``."""
+    outs = ans if prim.multiple_results else (ans,)
+    out_size = sum(int(np.size(o)) for o in outs)
+    rule = prim.cost
+    if rule == "move":
+        flops = 0
+    elif rule == "reduce":
+        flops = int(np.size(args[0]))
+    elif rule == "matmul":
+        flops = 2 * out_size * int(np.shape(args[0])[-1])
+    elif rule == "scatter":
+        flops = int(np.size(args[0]))
+    else:
+        flops = out_size
+    moved = sum(_nbytes(a) for a in args if isinstance(a, (np.ndarray, np.generic)))
+    moved += sum(_nbytes(o) for o in outs)
+    return flops, moved
+
+
+class CountTrace(Trace):
+    __slots__ = ("counts",)
+    mode = "count"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts = Counts()
+
+    def process(self, prim, args, params):
+        level = self.level
+        primals = list(args)
+        outer = False
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer):
+                if a._level == level:
+                    p = primals[i] = a.primal
+                    outer = outer or isinstance(p, Tracer)
+                else:
+                    outer = True
+        ans = bind(prim, *primals, **params) if outer else prim.impl(*primals, **params)
+        flops, moved = cost_of(prim, ans, tuple(primals))
+        c = self.counts
+        if state.rules > 0:
+            c.derivative_calls += 1
+            c.derivative_flops += flops
+            c.derivative_bytes += moved
+        else:
+            c.primal_calls += 1
+            c.primal_flops += flops
+            c.primal_bytes += moved
+        row = c.by_primitive.setdefault(prim.name, [0, 0, 0])
+        row[0] += 1
+        row[1] += flops
+        row[2] += moved
+        if prim.nondiff:
+            return ans
+        if prim.multiple_results:
+            return tuple(Counted(a, self) for a in ans)
+        return Counted(ans, self)
+
+
+class Counted(TracedArray):
+    __slots__ = ("primal",)
+
+    def __init__(self, primal: Any, trace: CountTrace) -> None:
+        self._trace = trace
+        self._level = trace.level
+        self.primal = primal
+
+
+def _plain(x: Any, level: int) -> Any:
+    while isinstance(x, Counted) and x._level == level:
+        x = x.primal
+    return x
+
+
+def count(fn: Callable, *args: Any) -> Counts:
+    """Run ``fn(*args)`` and count every primitive application, in any mode.
+
+    Float arrays among ``args`` (also inside lists, tuples, dicts) are followed;
+    ``fn`` may be ``f`` itself, ``dt.grad(f)``, ``dt.jacfwd(f)``, a Hessian...  Returns
+    :class:`Counts`; its ``value`` holds ``fn``'s result.  Counts depend only on shapes
+    and the program, never on timing.
+    """
+    trace = CountTrace()
+    wrapped = []
+    for a in args:
+        leaves, tree = flatten(a)
+        leaves = [Counted(np.asarray(v), trace)
+                  if np.issubdtype(np.asarray(v).dtype, np.inexact) else v for v in leaves]
+        wrapped.append(unflatten(tree, leaves))
+
+    def observe(size: int, tape: Any) -> None:
+        c = trace.counts
+        if size > c.tape_records:
+            c.tape_records = size
+            c.tape_bytes = sum(_record_bytes(r) for r in tape.records)
+
+    def lift(x: Any) -> Any:
+        # Seeds are constants, but the derivative work done on them is real work.
+        if isinstance(x, Tracer) or not np.issubdtype(np.asarray(x).dtype, np.inexact):
+            return x
+        return Counted(np.asarray(x), trace)
+
+    previous = state.observer, state.lift
+    state.observer, state.lift = observe, lift
+    try:
+        out = fn(*wrapped)
+    finally:
+        state.observer, state.lift = previous
+    leaves, tree = flatten(out)
+    trace.counts.value = unflatten(tree, [_plain(v, trace.level) for v in leaves])
+    return trace.counts
+
+
+def _record_bytes(rec: Any) -> int:
+    if rec is None or rec[0] is None:
+        return 0
+    _, primals, _, ans, _ = rec
+    vals = list(primals) + list(ans if isinstance(ans, tuple) else (ans,))
+    return sum(_nbytes(_unwrap(v)) for v in vals
+               if isinstance(_unwrap(v), (np.ndarray, np.generic)))
+
+
+def _unwrap(v: Any) -> Any:
+    while isinstance(v, Tracer):
+        v = v.primal
+    return v
