@@ -23,19 +23,21 @@ HESSIAN_MODES = {
 
 
 def hessian(f: Callable, argnums: int | Sequence[int] = 0,
-            mode: str = "fwd-over-rev") -> Callable:
+            mode: str = "fwd-over-rev", chunk_size: int | None = None) -> Callable:
     """The Hessian of ``f``, as ``outer(inner(f))`` for ``mode`` = "outer-over-inner".
 
     Returns ``h(*args)`` with ``h(x).shape == out.shape + x.shape + x.shape`` (for a
     scalar ``f``: ``x.shape * 2``).  Forward-over-reverse (the default) costs one
-    reverse sweep per forward direction.
+    reverse sweep per forward direction.  ``chunk_size`` bounds the directions the outer
+    mode carries at once: with an inner forward mode the intermediate values hold
+    outer x inner x n numbers, n^3 for a dense Hessian, unless chunked.
     """
     try:
         outer, inner = HESSIAN_MODES[mode]
     except KeyError:
         raise ValueError(f"hessian mode must be one of {sorted(HESSIAN_MODES)}, "
                          f"not {mode!r}") from None
-    return outer(inner(f, argnums), argnums)
+    return outer(inner(f, argnums), argnums, chunk_size=chunk_size)
 
 
 def hvp(f: Callable, x: Any, v: Any) -> Any:

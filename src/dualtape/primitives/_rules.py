@@ -88,8 +88,11 @@ def safe_mul(p: Any, t: Any) -> Any:
     """
     if isinstance(p, (float, int)) and math.isfinite(p):
         return p * t            # a finite constant partial (x / 3.0) needs no guard
+    pt = p * t
+    if type(pt) is np.ndarray and np.isfinite(pt).all():
+        return pt               # plain values, nothing to repair: one cheap check
     keep = _op("logical_or")(_op("isfinite")(p), t != 0)
-    return _op("where")(keep, p * t, 0.0)
+    return _op("where")(keep, pt, 0.0)
 
 
 def _scaler(p: Any, singular: bool) -> Callable:

@@ -1,0 +1,157 @@
+"""The behaviour every mode's traced values share: operators, methods, numpy hooks."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..primitives import elementwise as _ew
+from ..primitives import linalg as _la
+from ..primitives import shape as _sh
+from ..registry import Tracer, bind
+from ._dispatch import _FUNCS, _UFUNC_PRIMS, _UFUNCS, _no_rule, _plain
+from ._elementwise import dot, where  # noqa: F401
+from ._reductions import max, mean, min, sum
+from ._shape import ravel, reshape, squeeze, swapaxes, transpose
+
+_IN_PLACE = ("in-place assignment into a traced array is not supported: traced values "
+             "are immutable. Build a new array instead (dualtape.numpy.where, "
+             "concatenate), or rebind with x = x + ...")
+
+
+_NO_PARAMS: dict = {}
+
+
+def _binary(prim: Any) -> tuple[Callable, Callable]:
+    """The operator and its reflected form for a binary primitive.
+
+    Operators skip ``bind``'s search: the context is this value's, unless the other
+    operand belongs to a more deeply nested one.
+    """
+    def op(self, o):
+        t = o if isinstance(o, Tracer) and o._level > self._level else self
+        return t._trace.process(prim, (self, o), _NO_PARAMS)
+
+    def rop(self, o):
+        t = o if isinstance(o, Tracer) and o._level > self._level else self
+        return t._trace.process(prim, (o, self), _NO_PARAMS)
+    return op, rop
+
+
+class TracedArray(Tracer):
+    """Operators, numpy hooks and array methods shared by every mode's traced values.
+
+    Subclasses store the value in ``primal``.  Each operator is one line calling a
+    primitive.
+    """
+
+    __slots__ = ()
+    __array_priority__ = 1000
+    __hash__ = None  # type: ignore[assignment]  # like ndarray: == is elementwise
+
+    shape = property(lambda self: self.primal.shape)
+    ndim = property(lambda self: len(self.primal.shape))
+    size = property(lambda self: int(np.prod(self.primal.shape)))
+    dtype = property(lambda self: self.primal.dtype)
+    value = property(lambda self: _plain(self))
+    T = property(lambda self: _sh.transpose(self))
+
+    __add__, __radd__ = _binary(_ew.add_p)
+    __sub__, __rsub__ = _binary(_ew.subtract_p)
+    __mul__, __rmul__ = _binary(_ew.multiply_p)
+    __truediv__, __rtruediv__ = _binary(_ew.divide_p)
+    __pow__, __rpow__ = _binary(_ew.power_p)
+    __lt__, __gt__ = _binary(_ew.less_p)
+    __le__, __ge__ = _binary(_ew.less_equal_p)
+    __eq__ = _binary(_ew.equal_p)[0]  # type: ignore[assignment]
+    __ne__ = _binary(_ew.not_equal_p)[0]  # type: ignore[assignment]
+    __and__, __rand__ = _binary(_ew.logical_and.primitive)
+    __or__, __ror__ = _binary(_ew.logical_or.primitive)
+    __xor__, __rxor__ = _binary(_ew.logical_xor.primitive)
+    def __invert__(self): return bind(_ew.logical_not.primitive, self)
+    def __neg__(self): return self._trace.process(_ew.negative_p, (self,), _NO_PARAMS)
+    def __pos__(self): return self
+    def __abs__(self): return self._trace.process(_ew.abs_p, (self,), _NO_PARAMS)
+    def __matmul__(self, o): return _la.matmul(self, o)
+    def __rmatmul__(self, o): return _la.matmul(o, self)
+    def __getitem__(self, idx): return _sh.getitem(self, idx)
+
+    def __setitem__(self, idx, value):
+        raise TypeError(_IN_PLACE)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(_plain(self))
+
+    def _no_conversion(self, *args, **kwargs):
+        raise TypeError(
+            f"a traced value ({self._trace.mode} mode) cannot be converted to a plain "
+            f"number or numpy array: that would silently drop its derivative. Use "
+            f"`.primal` (or `.value`) to read the value on purpose.")
+
+    __float__ = __int__ = __complex__ = __array__ = _no_conversion
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__":
+            raise _no_rule(f"numpy.{ufunc.__name__}.{method}", inputs)
+        if not kwargs:
+            prim = _UFUNC_PRIMS.get(ufunc)
+            if prim is not None:
+                return bind(prim, *inputs)
+        fn = _UFUNCS.get(ufunc)
+        if fn is None:
+            raise _no_rule(f"numpy.{ufunc.__name__}", inputs)
+        return fn(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        fn = _FUNCS.get(func)
+        if fn is None:
+            raise _no_rule(f"numpy.{func.__name__}", args)
+        return fn(*args, **kwargs)
+
+    # array methods, spelled as numpy spells them
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        return sum(self, axis, dtype, out, keepdims)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        return mean(self, axis, dtype, out, keepdims)
+
+    def max(self, axis=None, out=None, keepdims=False):
+        return max(self, axis, out, keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False):
+        return min(self, axis, out, keepdims)
+
+    def reshape(self, *shape, order="C"):
+        return reshape(self, shape[0] if len(shape) == 1 else shape, order)
+
+    def transpose(self, *axes):
+        return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+
+    def dot(self, b):
+        return dot(self, b)
+
+    def ravel(self):
+        return ravel(self)
+
+    flatten = ravel
+
+    def squeeze(self, axis=None):
+        return squeeze(self, axis)
+
+    def swapaxes(self, a, b):
+        return swapaxes(self, a, b)
+
+    def astype(self, dtype):
+        return _ew.astype(self, dtype)
+
+
+
