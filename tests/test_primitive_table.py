@@ -9,7 +9,8 @@ import pytest
 
 import dualtape as dt
 from dualtape.registry import primitives
-from primitive_table import TABLE
+import dualtape.numpy as dnp
+from tables import FUNCTION_TABLE, TABLE
 
 
 def builtin_names():
@@ -18,7 +19,7 @@ def builtin_names():
 
 def test_every_builtin_primitive_has_a_row():
     missing = [n for n in builtin_names() if n not in TABLE]
-    assert not missing, f"primitives without a row in tests/primitive_table.py: {missing}"
+    assert not missing, f"primitives without a row in tests/tables/: {missing}"
 
 
 def test_no_row_without_a_primitive():
@@ -38,12 +39,16 @@ def test_every_differentiable_primitive_has_both_rules():
 def test_row_second_order_both_modes(name):
     row = TABLE[name]
     args = row.domain(np.random.default_rng(zlib.crc32(name.encode())))
-    dt.check_grads(row.fn, args, order=2, modes=("fwd", "rev"), rtol=row.rtol, atol=row.atol)
+    dt.check_grads(row.fn, args, order=row.order, modes=("fwd", "rev"), rtol=row.rtol,
+                   atol=row.atol)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, r in TABLE.items() if r.nondiff))
 def test_nondiff_row_gives_plain_results(name):
-    row = TABLE[name]
+    _check_plain(TABLE[name])
+
+
+def _check_plain(row):
     args = row.domain(np.random.default_rng(0))
     expected = row.fn(*args)
 
@@ -55,3 +60,34 @@ def test_nondiff_row_gives_plain_results(name):
 
     dt.jvp(probe, args, tuple(np.ones_like(a) for a in args))
     dt.grad(probe)(*args)
+
+
+def public_functions():
+    """Callables of dualtape.numpy other than numpy's own objects re-exported as is."""
+    names = []
+    for name in dir(dnp):
+        obj = getattr(dnp, name)
+        if name.startswith("_") or not callable(obj) or isinstance(obj, type):
+            continue
+        if obj is getattr(np, name, None) or getattr(obj, "__module__", "").startswith("numpy"):
+            continue
+        names.append(name)
+    return sorted(names)
+
+
+def test_every_public_function_has_a_row():
+    missing = [n for n in public_functions() if n not in FUNCTION_TABLE]
+    assert not missing, f"dualtape.numpy functions without a row in tests/tables/: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in FUNCTION_TABLE.items() if not r.nondiff))
+def test_function_second_order_both_modes(name):
+    row = FUNCTION_TABLE[name]
+    args = row.domain(np.random.default_rng(zlib.crc32(name.encode())))
+    dt.check_grads(row.fn, args, order=row.order, modes=("fwd", "rev"), rtol=row.rtol,
+                   atol=row.atol)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in FUNCTION_TABLE.items() if r.nondiff))
+def test_nondiff_function_gives_plain_results(name):
+    _check_plain(FUNCTION_TABLE[name])

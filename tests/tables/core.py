@@ -1,15 +1,6 @@
-"""One row per registered primitive: how to call it, on which inputs (its domain), and
-the tolerance its check needs.  ``tests/test_primitive_table.py`` runs the gradient
-checker on every row in both modes and fails if a built-in primitive has no row.
-
-Inputs are drawn by ``domain`` functions from a seeded generator, away from kinks,
-ties and singularities (those have their own tests).
-"""
+"""Rows for the core primitives (see ``tables/__init__.py`` for the format)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -17,45 +8,13 @@ import dualtape.numpy as dnp
 from dualtape.primitives import elementwise as ew
 from dualtape.primitives import shape as sh
 
-
-def _real(*shapes):
-    return lambda rng: tuple(rng.standard_normal(s) for s in shapes)
-
-
-def _positive(*shapes, low=0.5, high=2.0):
-    return lambda rng: tuple(rng.uniform(low, high, s) for s in shapes)
-
-
-def _apart(rng):
-    # Two arrays whose entries differ by at least 0.1 (no ties for maximum/minimum).
-    x = rng.standard_normal((3, 4))
-    y = x + rng.choice([-1.0, 1.0], (3, 4)) * rng.uniform(0.1, 1.0, (3, 4))
-    return x, y
-
-
-def _away_from_zero(rng):
-    x = rng.uniform(0.2, 2.0, (2, 3)) * rng.choice([-1.0, 1.0], (2, 3))
-    return (x,)
-
-
-def _distinct(rng):
-    return (rng.permutation(12).reshape(3, 4) * 0.37 + rng.uniform(0, 0.1, (3, 4)),)
-
-
-@dataclass
-class Row:
-    fn: Callable
-    domain: Callable
-    rtol: float = 1e-5
-    atol: float = 1e-6
-    nondiff: bool = False
-    notes: str = field(default="")
+from tables import Row, _apart, _away_from_zero, _distinct, _positive, _real
 
 
 MASK = np.array([[True, False, True], [False, True, True]])
 COND = np.array([True, False, True, False])
 
-TABLE: dict[str, Row] = {
+PRIMITIVES: dict[str, Row] = {
     # elementwise
     "add": Row(ew.add, _real((3, 4), (4,))),
     "subtract": Row(ew.subtract, _real((2, 1), (2, 3))),
@@ -111,3 +70,49 @@ TABLE: dict[str, Row] = {
                        _real((2, 3), (2, 1))),
 }
 
+
+ARR = _real((2, 3))
+PAIR = _real((2, 3), (3,))
+
+FUNCTIONS: dict[str, Row] = {
+    # elementwise (ufunc spellings)
+    "add": Row(dnp.add, PAIR), "subtract": Row(dnp.subtract, PAIR),
+    "multiply": Row(dnp.multiply, PAIR),
+    "divide": Row(dnp.divide, lambda r: (r.standard_normal(3), r.uniform(0.5, 2, 3))),
+    "true_divide": Row(dnp.true_divide, lambda r: (r.standard_normal(3), r.uniform(0.5, 2, 3))),
+    "negative": Row(dnp.negative, ARR), "power": Row(dnp.power, _positive((3,), (3,))),
+    "exp": Row(dnp.exp, ARR), "log": Row(dnp.log, _positive((3,))), "sin": Row(dnp.sin, ARR),
+    "cos": Row(dnp.cos, ARR), "tanh": Row(dnp.tanh, ARR), "sqrt": Row(dnp.sqrt, _positive((3,))),
+    "abs": Row(dnp.abs, _away_from_zero), "absolute": Row(dnp.absolute, _away_from_zero),
+    "maximum": Row(dnp.maximum, _apart), "minimum": Row(dnp.minimum, _apart),
+    "where": Row(lambda x, y: dnp.where(x > 0, x, y), _apart),
+    "matmul": Row(dnp.matmul, _real((2, 3), (3, 2))), "dot": Row(dnp.dot, _real((2, 3), (3,))),
+    # comparisons, logic and inspection: plain results
+    **{name: Row(getattr(dnp, name), _real((3,), (3,)), nondiff=True) for name in (
+        "greater", "greater_equal", "less", "less_equal", "equal", "not_equal")},
+    **{name: Row((lambda f: lambda x, y: f(x > 0, y > 0))(getattr(dnp, name)),
+                 _real((3,), (3,)), nondiff=True)
+       for name in ("logical_and", "logical_or", "logical_xor")},
+    "logical_not": Row(lambda x: dnp.logical_not(x > 0), _real((3,)), nondiff=True),
+    **{name: Row(getattr(dnp, name), ARR, nondiff=True) for name in (
+        "sign", "isfinite", "isnan", "shape", "ndim", "size", "zeros_like", "ones_like")},
+    # reductions
+    "sum": Row(lambda x: dnp.sum(x, axis=0) * dnp.sum(x), ARR),
+    "mean": Row(lambda x: dnp.mean(x, axis=1, keepdims=True) * x, ARR),
+    "max": Row(lambda x: dnp.max(x, axis=1), _distinct),
+    "min": Row(lambda x: dnp.min(x, axis=0), _distinct),
+    "amax": Row(lambda x: dnp.amax(x), _distinct), "amin": Row(lambda x: dnp.amin(x), _distinct),
+    # shape
+    "reshape": Row(lambda x: dnp.reshape(x, (3, -1)) ** 2, ARR),
+    "transpose": Row(lambda x: dnp.transpose(x) ** 2, ARR),
+    "broadcast_to": Row(lambda x: dnp.broadcast_to(x, (2, 2, 3)) ** 2, _real((3,))),
+    "concatenate": Row(lambda x, y: dnp.concatenate([x, y[None]]) ** 2, PAIR),
+    "stack": Row(lambda x, y: dnp.stack([x[0], y], axis=1) ** 2, PAIR),
+    "expand_dims": Row(lambda x: dnp.expand_dims(x, 1) ** 2, ARR),
+    "squeeze": Row(lambda x: dnp.squeeze(x[:, None, :1]) ** 2, ARR),
+    "swapaxes": Row(lambda x: dnp.swapaxes(x, 0, 1) ** 2, ARR),
+    "moveaxis": Row(lambda x: dnp.moveaxis(x[None], 0, -1) ** 2, ARR),
+    "ravel": Row(lambda x: dnp.ravel(x) ** 2, ARR),
+    "asarray": Row(lambda x: dnp.asarray([x[0], x[1] * 2.0]) ** 2, ARR),
+    "array": Row(lambda x: dnp.array([[x[0, 0], 1.0], [2.0, x[1, 2]]]) ** 2, ARR),
+}
