@@ -51,5 +51,8 @@ def test_registry_imports_no_mode_and_primitives_import_no_mode():
 
 
 def test_core_never_imports_matplotlib_or_peers():
+    # The harness draws plots (matplotlib) but stays out of `import dualtape`.
     for p in SRC.rglob("*.py"):
+        if "harness" in p.parts:
+            continue
         assert not (_imports(p) & {"matplotlib", "jax", "autograd", "torch"}), p.name

@@ -15,6 +15,8 @@ from numpy import allclose, array_equal, isclose  # noqa: F401
 
 from ._construct import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
+from ._linalg import *  # noqa: F401,F403
 from ._reductions import *  # noqa: F401,F403
 from ._shape import *  # noqa: F401,F403
 from ._traced import TracedArray  # noqa: F401
+from . import fft, linalg  # noqa: F401,E402  (dnp.linalg, dnp.fft namespaces)

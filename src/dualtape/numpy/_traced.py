@@ -11,9 +11,7 @@ from ..primitives import linalg as _la
 from ..primitives import shape as _sh
 from ..registry import Tracer, bind
 from ._dispatch import _FUNCS, _UFUNC_PRIMS, _UFUNCS, _no_rule, _plain
-from ._elementwise import dot, where  # noqa: F401
-from ._reductions import max, mean, min, sum
-from ._shape import ravel, reshape, squeeze, swapaxes, transpose
+from ._shape import reshape, transpose
 
 _IN_PLACE = ("in-place assignment into a traced array is not supported: traced values "
              "are immutable. Build a new array instead (dualtape.numpy.where, "
@@ -117,41 +115,37 @@ class TracedArray(Tracer):
             raise _no_rule(f"numpy.{func.__name__}", args)
         return fn(*args, **kwargs)
 
-    # array methods, spelled as numpy spells them
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
-        return sum(self, axis, dtype, out, keepdims)
-
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
-        return mean(self, axis, dtype, out, keepdims)
-
-    def max(self, axis=None, out=None, keepdims=False):
-        return max(self, axis, out, keepdims)
-
-    def min(self, axis=None, out=None, keepdims=False):
-        return min(self, axis, out, keepdims)
-
+    # Array methods as numpy spells them.  Methods whose signature is the function's
+    # with the array first are looked up in dualtape.numpy by name (one mechanism for
+    # x.prod(), x.cumsum(), x.clip(...), ...); an unknown name is an AttributeError.
     def reshape(self, *shape, order="C"):
         return reshape(self, shape[0] if len(shape) == 1 else shape, order)
 
     def transpose(self, *axes):
         return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
 
-    def dot(self, b):
-        return dot(self, b)
-
-    def ravel(self):
-        return ravel(self)
-
-    flatten = ravel
-
-    def squeeze(self, axis=None):
-        return squeeze(self, axis)
-
-    def swapaxes(self, a, b):
-        return swapaxes(self, a, b)
-
-    def astype(self, dtype):
+    def astype(self, dtype, copy=True):
         return _ew.astype(self, dtype)
 
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        import dualtape.numpy as dnp
+        fn = getattr(dnp, _METHOD_ALIASES.get(name, name), None)
+        if name in _ATTRIBUTES and fn is not None:
+            return fn(self)
+        if name in _METHODS and fn is not None:
+            return lambda *args, **kwargs: fn(self, *args, **kwargs)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
 
+# numpy.ndarray methods that are dualtape.numpy functions of the array.
+_METHODS = frozenset({
+    "sum", "mean", "max", "min", "prod", "var", "std", "ptp", "cumsum", "cumprod",
+    "dot", "ravel", "flatten", "squeeze", "swapaxes", "clip", "round", "conj",
+    "conjugate", "trace", "diagonal", "repeat", "take", "sort", "argsort", "argmax",
+    "argmin", "all", "any", "nonzero", "copy",
+})
+_METHOD_ALIASES = {"flatten": "ravel", "conjugate": "conj", "copy": "asarray"}
+# numpy.ndarray attributes that are functions of the array.
+_ATTRIBUTES = frozenset({"real", "imag"})

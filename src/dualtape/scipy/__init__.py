@@ -1,0 +1,1 @@
+"""scipy-like namespaces of differentiable functions: ``dualtape.scipy.special``."""

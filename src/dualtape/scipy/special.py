@@ -1,0 +1,3 @@
+"""Placeholder: filled by the numpy-coverage work."""
+
+__all__: list[str] = []
