@@ -4,6 +4,8 @@ Sections
   1. per-operation overhead of a 200-op elementwise chain (f, jvp, grad)
   2. cheap-gradient ratio of an MLP loss (grad time / loss time)
   3. Rosenbrock Hessian-vector products and full Hessians in four modes
+  4. sparse Jacobians of the tridiagonal function, per stage, against scipy's sparse
+     finite differences
 
 Every number is a median over repeats (time.perf_counter, after warm-up) with the
 interquartile range as the spread, measured in this run.  Peers (HIPS autograd, jax
@@ -25,7 +27,7 @@ import time
 # main() has set the thread limits (they must be in the environment before numpy loads).
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_NAMES = ("autograd", "jax", "torch")      # as in common.py, which imports numpy
-SECTIONS = ("chain", "mlp", "hvp", "hessian")
+SECTIONS = ("chain", "mlp", "hvp", "hessian", "sparse")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -131,6 +133,15 @@ def print_summary(rec, results: dict, wall: float) -> None:
             by_n.setdefault(n, []).append(f"{mode} {fmt_time(v, 'ms') if v else 'FAILED'}")
         for n, parts in by_n.items():
             print(f"Hessian {n}: " + ", ".join(parts))
+    sparse = results.get("sparse")
+    if sparse:
+        for n, d in sparse.items():
+            print(f"sparse n={n}: total {fmt_time(d['total'], 'ms')} (detect "
+                  f"{fmt_time(d['detect'], 'ms')}, colour {fmt_time(d['colour'], 'ms')}, "
+                  f"pass {fmt_time(d['pass'], 'ms')}, decompress "
+                  f"{fmt_time(d['decompress'], 'ms')}); scipy FD {fmt_time(d['fd'], 'ms')}; "
+                  f"dense jacfwd {fmt_time(d['dense'], 'ms')}; max rel error "
+                  f"{d['error']:.1e} vs FD {d['fd_error']:.1e}")
     print("\nTargets:")
     for t in rec.targets:
         val = "-" if t["value"] is None else f"{t['value']:.3g}{t['unit']}"
@@ -216,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         if "hessian" in args.sections:
             results["hessian"] = bench_higher.run_hessians(rec, settings,
                                                            args.hessian_mem_gib)
+    if "sparse" in args.sections:
+        import bench_jacobian
+        results["sparse"] = bench_jacobian.run_sparse(rec, settings)
     rec.load_check("at the end")
     wall = time.perf_counter() - t_start
     print_summary(rec, results, wall)
