@@ -1,0 +1,195 @@
+"""The command line: list, run, plot and reproduce the experiments in a directory.
+
+Experiments are the modules ``DIR/*.py`` not starting with ``_``; each defines
+``NAME``, ``DESCRIPTION``, ``run(quick, results_dir, progress) -> records`` and
+``plot(records, figures_dir) -> [paths]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import pathlib
+import sys
+import time
+import traceback
+import types
+from typing import Any, Sequence
+
+__all__ = ["main", "discover", "load_experiment"]
+
+
+def discover(directory: str | os.PathLike) -> dict[str, pathlib.Path]:
+    """Experiment files of ``directory`` by name (the file stem), sorted by name."""
+    d = pathlib.Path(directory)
+    if not d.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(d.glob("*.py")) if not p.name.startswith("_")}
+
+
+def load_experiment(path: pathlib.Path) -> types.ModuleType:
+    """Import one experiment file and check that it defines what the harness calls."""
+    # Experiments may share helpers such as experiments/_common.py via a plain import.
+    folder = str(path.parent.resolve())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(f"dualtape_experiment_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look modules up here
+    spec.loader.exec_module(module)
+    missing = [a for a in ("NAME", "run", "plot") if not hasattr(module, a)]
+    if missing:
+        raise AttributeError(f"experiment {path.name} does not define {', '.join(missing)}")
+    if module.NAME != path.stem:
+        raise ValueError(f"experiment {path.name} has NAME={module.NAME!r}; it must equal "
+                         f"the file name {path.stem!r}")
+    return module
+
+
+def _close_figures() -> None:
+    # Figures made with pyplot stay registered until closed; a reproduce run over
+    # every experiment would otherwise keep them all in memory.
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")
+
+
+def _plot(module: types.ModuleType, records: list[dict], figures: pathlib.Path
+          ) -> list[pathlib.Path]:
+    paths = module.plot(records, figures_dir=str(figures))
+    _close_figures()
+    return [pathlib.Path(p) for p in (paths or [])]
+
+
+def _run_one(module: types.ModuleType, args: argparse.Namespace) -> dict[str, Any]:
+    start = time.perf_counter()
+    records = module.run(quick=args.quick, results_dir=str(args.results),
+                         progress=args.progress)
+    figures = _plot(module, list(records), args.figures)
+    return {"name": module.NAME, "rows": len(records),
+            "seconds": time.perf_counter() - start, "figures": figures}
+
+
+def _print_summary(summaries: list[dict[str, Any]]) -> None:
+    width = max([len(s["name"]) for s in summaries] + [10])
+    print(f"{'experiment':<{width}}  {'rows':>6}  {'seconds':>8}  figures")
+    for s in summaries:
+        if "error" in s:
+            print(f"{s['name']:<{width}}  {'-':>6}  {s['seconds']:8.1f}  FAILED: {s['error']}")
+            continue
+        figs = ", ".join(str(p) for p in s["figures"]) or "-"
+        print(f"{s['name']:<{width}}  {s['rows']:>6}  {s['seconds']:8.1f}  {figs}")
+
+
+def _cmd_list(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> int:
+    if not found:
+        print(f"no experiments in {args.experiments}", file=sys.stderr)
+        return 1
+    status = 0
+    width = max(len(n) for n in found)
+    for name, path in found.items():
+        try:
+            description = getattr(load_experiment(path), "DESCRIPTION", "")
+        except Exception as exc:  # one broken file must not hide the others
+            description, status = f"<cannot load: {exc}>", 1
+        csv = args.results / f"{name}.csv"
+        done = "results present" if csv.exists() else "no results yet"
+        print(f"{name:<{width}}  {description}  [{done}]")
+    return status
+
+
+def _cmd_run(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> int:
+    summary = _run_one(load_experiment(found[args.name]), args)
+    _print_summary([summary])
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> int:
+    from .records import load_records
+
+    module = load_experiment(found[args.name])
+    csv = args.results / f"{args.name}.csv"
+    if not csv.exists():
+        print(f"no results at {csv}; run `python -m dualtape.harness run {args.name}` first",
+              file=sys.stderr)
+        return 1
+    for p in _plot(module, load_records(csv), args.figures):
+        print(p)
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> int:
+    summaries = []
+    for name, path in found.items():
+        start = time.perf_counter()
+        try:
+            summaries.append(_run_one(load_experiment(path), args))
+        except Exception as exc:  # report every experiment, then fail at the end
+            traceback.print_exc()
+            summaries.append({"name": name, "seconds": time.perf_counter() - start,
+                              "error": f"{type(exc).__name__}: {exc}"})
+    _print_summary(summaries)
+    return 1 if any("error" in s for s in summaries) else 0
+
+
+def _add_options(p: argparse.ArgumentParser, top: bool) -> None:
+    # Options are accepted before and after the command; the sub-parsers use SUPPRESS
+    # so an option given only before the command is not overwritten by their default.
+    def d(value: Any) -> Any:
+        return value if top else argparse.SUPPRESS
+
+    p.add_argument("--experiments", type=pathlib.Path, default=d(pathlib.Path("experiments")),
+                   help="directory of experiment modules (default: ./experiments)")
+    p.add_argument("--results", type=pathlib.Path, default=d(None),
+                   help="results directory (default: EXPERIMENTS/results)")
+    p.add_argument("--figures", type=pathlib.Path, default=d(None),
+                   help="figures directory (default: EXPERIMENTS/../paper/figures)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", dest="quick", action="store_true", default=d(True),
+                      help="small grids, a few minutes in all (default)")
+    size.add_argument("--full", dest="quick", action="store_false", default=d(True),
+                      help="the grids of the paper")
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=d(True),
+                   help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m dualtape.harness``."""
+    parser = argparse.ArgumentParser(prog="python -m dualtape.harness",
+                                     description="Run the experiments and draw their plots.")
+    _add_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in [("list", "list the experiments"),
+                       ("run", "run one experiment and plot it"),
+                       ("plot", "plot one experiment from its saved results"),
+                       ("reproduce", "run and plot every experiment, then summarise")]:
+        p = sub.add_parser(name, help=text)
+        if name in ("run", "plot"):
+            p.add_argument("name", help="experiment name (see `list`)")
+        _add_options(p, top=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    # Before any experiment imports pyplot: the command line only writes files, and must
+    # work on a machine without a display.
+    if "matplotlib.pyplot" not in sys.modules:
+        os.environ["MPLBACKEND"] = "Agg"
+    args = build_parser().parse_args(argv)
+    if args.results is None:
+        args.results = args.experiments / "results"
+    if args.figures is None:
+        args.figures = args.experiments.parent / "paper" / "figures"
+    found = discover(args.experiments)
+    if getattr(args, "name", None) is not None and args.name not in found:
+        known = ", ".join(found) or "none"
+        print(f"unknown experiment {args.name!r} in {args.experiments} (known: {known})",
+              file=sys.stderr)
+        return 2
+    commands = {"list": _cmd_list, "run": _cmd_run, "plot": _cmd_plot,
+                "reproduce": _cmd_reproduce}
+    return commands[args.command](args, found)

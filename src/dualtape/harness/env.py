@@ -1,0 +1,110 @@
+"""Where a measurement was taken: versions, CPU, threads, git commit.
+
+Every function here must succeed on any machine: a missing ``git``, a missing
+``/proc/cpuinfo`` or a sandboxed ``sysctl`` gives ``None`` or a coarser answer,
+never an exception, because losing a long sweep to a metadata lookup is absurd.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import pathlib
+import platform
+import subprocess
+from typing import Any
+
+__all__ = ["env_metadata", "cpu_model", "thread_count", "git_commit", "timestamp"]
+
+# The package directory sits inside the repository that holds the measured code.
+_PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[1]
+
+
+def cpu_model() -> str:
+    """A human-readable CPU name, e.g. ``"AMD EPYC 7B13"``; ``platform.machine()`` at worst."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        out = _run(["sysctl", "-n", "machdep.cpu.brand_string"], None)
+        if out:
+            return out
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def thread_count() -> int | None:
+    """CPUs this process may run on (the affinity mask, which containers and
+    ``taskset`` shrink), falling back to ``os.cpu_count()``."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def blas_threads() -> int | None:
+    """Threads of numpy's BLAS pool if ``threadpoolctl`` is installed, else ``None``."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    try:
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    except Exception:  # threadpoolctl inspects foreign libraries; any failure is non-fatal
+        return None
+    return max((int(p.get("num_threads", 0)) for p in pools), default=None)
+
+
+def git_commit(path: str | os.PathLike | None = None) -> str | None:
+    """Short hash of ``HEAD`` of the repository holding ``path`` (default: the dualtape
+    sources, then the working directory); ``None`` outside a git repository."""
+    candidates = [path] if path is not None else [_PACKAGE_DIR, pathlib.Path.cwd()]
+    for where in candidates:
+        out = _run(["git", "rev-parse", "--short", "HEAD"], where)
+        if out:
+            return out
+    return None
+
+
+def timestamp() -> str:
+    """Current UTC time as ISO 8601 with seconds, e.g. ``"2024-05-01T12:00:00+00:00"``."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def env_metadata() -> dict[str, Any]:
+    """The environment columns of a record.
+
+    Returns a dict with ``python``, ``numpy``, ``dualtape`` (version strings), ``cpu``
+    (model name), ``threads`` (usable CPUs), ``commit`` (short git hash or ``None``) and
+    ``timestamp`` (UTC, ISO 8601), plus ``platform``, ``cpu_count`` and ``blas_threads``
+    which are not record columns but useful in a report.
+    """
+    import numpy
+
+    import dualtape
+
+    return {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "dualtape": getattr(dualtape, "__version__", None),
+        "cpu": cpu_model(),
+        "threads": thread_count(),
+        "commit": git_commit(),
+        "timestamp": timestamp(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "blas_threads": blas_threads(),
+    }
+
+
+def _run(cmd: list[str], cwd: Any) -> str | None:
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=10,
+                              check=False)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    out = proc.stdout.strip()
+    return out if proc.returncode == 0 and out else None
