@@ -167,7 +167,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
             fixed = list(args)
             fixed[i] = x
             n = x.size
-            k = n if chunk_size is None else max(1, int(chunk_size))
+            k = max(n, 1) if chunk_size is None else max(1, int(chunk_size))
             blocks = []
             prim = tree = None
             for start in range(0, max(n, 1), k):

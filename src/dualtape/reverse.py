@@ -287,7 +287,7 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
         for v, s in zip(values, slots):
             shp = shape_of(v)
             m = int(np.prod(shp))
-            k = m if chunk_size is None else max(1, int(chunk_size))
+            k = max(m, 1) if chunk_size is None else max(1, int(chunk_size))
             rows: list[list] = [[] for _ in nums]
             for start in range(0, max(m, 1), k):
                 stop = min(start + k, m)

@@ -121,15 +121,40 @@ def _size(x: Any) -> int:
     return _count(np.shape(x))
 
 
+def _csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple) -> Any:
+    """A boolean CSR array from parts known to be well formed (sorted rows)."""
+    P = sp.csr_array((data, indices, indptr), shape=shape, copy=False)
+    P.has_sorted_indices = True
+    return P
+
+
 def _rows(P: sp.csr_array, idx: np.ndarray) -> sp.csr_array:
-    """Rows ``idx`` of P; an index of -1 selects an empty row."""
+    """Rows ``idx`` of P; an index of -1 selects an empty row.
+
+    Index sets are gathered with numpy directly: a contiguous run of rows is a view
+    of P's arrays, anything else one vectorised gather, both without scipy's per-call
+    checks (these gathers are most of the work of detection).
+    """
     idx = np.asarray(idx, dtype=np.int64).ravel()
-    if idx.size == P.shape[0] and np.array_equal(idx, np.arange(idx.size)):
-        return P
-    if (idx < 0).any():
-        P = sp.vstack([P, sp.csr_array((1, P.shape[1]), dtype=bool)], format="csr")
-        idx = np.where(idx < 0, P.shape[0] - 1, idx)
-    return P[idx]
+    k = idx.size
+    indptr, indices = P.indptr, P.indices
+    if k and idx[0] >= 0 and idx[-1] - idx[0] == k - 1 and (k == 1 or bool(
+            (np.diff(idx) == 1).all())):
+        a, b = int(idx[0]), int(idx[-1]) + 1
+        if a == 0 and b == P.shape[0]:
+            return P
+        lo, hi = indptr[a], indptr[b]
+        return _csr(P.data[lo:hi], indices[lo:hi], indptr[a:b + 1] - lo, (k, P.shape[1]))
+    valid = idx >= 0
+    safe = np.where(valid, idx, 0)
+    starts = indptr[safe]
+    lens = np.where(valid, indptr[safe + 1] - starts, 0)
+    new_ptr = np.zeros(k + 1, dtype=indptr.dtype)
+    np.cumsum(lens, out=new_ptr[1:])
+    total = int(new_ptr[-1])
+    # position of every gathered entry in P: its row's start plus its offset in the row
+    pos = np.arange(total, dtype=np.int64) + np.repeat(starts - new_ptr[:-1], lens)
+    return _csr(np.ones(total, dtype=bool), indices[pos], new_ptr, (k, P.shape[1]))
 
 
 def _keep_rows(P: sp.csr_array, keep: np.ndarray) -> sp.csr_array:
