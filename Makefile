@@ -1,20 +1,23 @@
-# `make test` and `make bench` set up .venv themselves on a fresh machine.
+# `make reproduce`, `make test` and `make bench` set up .venv themselves on a fresh machine.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test bench clean
+.PHONY: test bench reproduce clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,plots]"
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks experiments
 	$(PY) -m pytest
+
+reproduce: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m dualtape.harness reproduce --quick
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
