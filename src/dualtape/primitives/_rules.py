@@ -95,7 +95,7 @@ def safe_mul(p: Any, t: Any) -> Any:
     return _op("where")(keep, pt, 0.0)
 
 
-def _scaler(p: Any, singular: bool) -> Callable:
+def _scaler(p: Any, singular: bool | Callable) -> Callable:
     """``scale(ans, args, params, t) -> p_i * t`` for one partial, chosen once per
     primitive so the per-call path does no type tests."""
     if isinstance(p, Number):
@@ -104,17 +104,23 @@ def _scaler(p: Any, singular: bool) -> Callable:
         if p == -1:
             return lambda ans, args, params, t: -t
         return lambda ans, args, params, t: t * p
+    if callable(singular):
+        # singularity decided per call from the arguments (x ** 2 never is; x ** 0.5 is)
+        return lambda ans, args, params, t: (
+            safe_mul(p(ans, *args, **params), t) if singular(ans, *args, **params)
+            else p(ans, *args, **params) * t)
     if singular:
         return lambda ans, args, params, t: safe_mul(p(ans, *args, **params), t)
     return lambda ans, args, params, t: p(ans, *args, **params) * t
 
 
 def elementwise(name: str, impl: Callable, partials: Sequence, *,
-                singular: bool = False) -> Primitive:
+                singular: bool | Callable = False) -> Primitive:
     """Register an elementwise (broadcasting) primitive from its local partials.
 
     ``partials[i]`` is ``None`` (no dependence), a number, or ``p(ans, *args, **params)``.
-    ``singular`` marks partials that can be infinite at finite inputs.
+    ``singular`` marks partials that can be infinite at finite inputs (True, or a
+    predicate ``singular(ans, *args, **params)`` deciding per call).
     """
     prim = Primitive(name, impl, kind="elementwise")
     prim.partials = tuple(partials)

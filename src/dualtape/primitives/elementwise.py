@@ -64,10 +64,15 @@ def _dpow_dy(ans, x, y):
     return where(pos, ans * log(where(pos, x, 1.0)), 0.0)
 
 
+def _pow_singular(ans, x, y):
+    # y x^(y-1) is finite wherever x is when the exponent is a constant >= 1 (x ** 2)
+    return not (isinstance(y, (int, float, np.integer, np.floating)) and y >= 1)
+
+
 power_p = elementwise("power", np.power, (
     lambda ans, x, y: y * power(x, y - 1),
     _dpow_dy,
-), singular=True)
+), singular=_pow_singular)
 power = _export(power_p)
 
 # ---- transcendental ----------------------------------------------------------------
