@@ -28,7 +28,7 @@ import numpy as np
 
 from ._api import flatten, unflatten
 from .numpy import TracedArray
-from .registry import Trace, Tracer, bind, state
+from .registry import Trace, Tracer, state
 
 __all__ = ["Counts", "count", "cost_of"]
 
@@ -103,17 +103,7 @@ class CountTrace(Trace):
         self.counts = Counts()
 
     def process(self, prim, args, params):
-        level = self.level
-        primals = list(args)
-        outer = False
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer):
-                if a._level == level:
-                    p = primals[i] = a.primal
-                    outer = outer or isinstance(p, Tracer)
-                else:
-                    outer = True
-        ans = bind(prim, *primals, **params) if outer else prim.impl(*primals, **params)
+        ans, primals, _ = self.unpack(prim, args, params)
         flops, moved = cost_of(prim, ans, tuple(primals))
         c = self.counts
         if state.rules > 0:

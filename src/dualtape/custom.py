@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .primitives import OPS
-from .primitives._rules import unbroadcast
+from .primitives._rules import rules_to_jvp, rules_to_vjp, unbroadcast
 from .registry import Primitive, register
 
 __all__ = ["defprimitive", "defjvp", "defvjp"]
@@ -60,13 +60,16 @@ def _primitive(f: Any) -> Primitive:
     return prim
 
 
-def _per_direction(rule: Callable, t: Any, nb: int, args: tuple, params: dict) -> Any:
-    """Apply an unbatched rule to each of the leading ``nb`` batch entries of ``t``."""
+def _per_direction(rule: Callable, t: Any, x: Any, ans: Any, args: tuple,
+                   params: dict) -> Any:
+    """Apply an unbatched rule to each entry of the leading batch axes that ``t`` carries
+    beyond ``x``'s shape (k directions or k cotangents), and stack the results."""
+    nb = len(getattr(t, "shape", ())) - len(getattr(x, "shape", ()))
     if nb == 0:
-        return rule(t, *args, **params)
+        return rule(t, ans, *args, **params)
     batch = tuple(t.shape[:nb])
     flat = OPS["reshape"](t, (-1,) + tuple(t.shape[nb:]))
-    outs = [rule(flat[j], *args, **params) for j in range(flat.shape[0])]
+    outs = [rule(flat[j], ans, *args, **params) for j in range(flat.shape[0])]
     if any(o is None for o in outs):
         return None
     stacked = OPS["stack"](outs, 0)
@@ -79,22 +82,12 @@ def defjvp(f: Any, *rules: Callable | None) -> Any:
     argument i.  Returns ``f``.  Reverse mode can use a JVP alone: it transposes it.
     """
     prim = _primitive(f)
-    rules = tuple(rules)
 
-    def jvp(tangents, ans, primals, params):
-        out = None
-        for i, t in enumerate(tangents):
-            if t is None or i >= len(rules) or rules[i] is None:
-                continue
-            nb = len(getattr(t, "shape", ())) - len(getattr(primals[i], "shape", ()))
-            c = _per_direction(rules[i], t, nb, (ans,) + tuple(primals), params)
-            if c is None:
-                continue
-            out = c if out is None else out + c
-        return out
-
-    prim.jvp_rules = rules
-    prim.jvp = jvp
+    def batched(i: int, rule: Callable) -> Callable:
+        return lambda t, ans, *args, **params: _per_direction(rule, t, args[i], ans, args,
+                                                              params)
+    prim.jvp_rules = tuple(rules)
+    prim.jvp = rules_to_jvp([None if r is None else batched(i, r) for i, r in enumerate(rules)])
     return f
 
 
@@ -104,29 +97,27 @@ def defvjp(f: Any, *rules: Callable | None) -> Any:
     does not depend on argument i.  Returns ``f``.
     """
     prim = _primitive(f)
-    rules = tuple(rules)
 
-    def vjp(g, ans, primals, params, needed):
-        nb = len(getattr(g, "shape", ())) - len(getattr(ans, "shape", ()))
-        res = []
-        for i, need in enumerate(needed):
-            if not need or i >= len(rules) or rules[i] is None:
-                res.append(None)
-                continue
-            c = _per_direction(rules[i], g, nb, (ans,) + tuple(primals), params)
-            target = tuple(getattr(primals[i], "shape", ()))
-            if c is not None and tuple(getattr(c, "shape", ()))[nb:] != target:
-                try:
-                    np.broadcast_shapes(tuple(c.shape)[nb:], target)
-                except (ValueError, AttributeError):
-                    raise ValueError(
-                        f"the VJP rule of {prim.name!r} for argument {i} returned shape "
-                        f"{getattr(c, 'shape', ())}, not the argument's shape {target}"
-                    ) from None
-                c = unbroadcast(c, target, nb)
-            res.append(c)
-        return tuple(res)
-
-    prim.vjp_rules = rules
-    prim.vjp = vjp
+    def batched(i: int, rule: Callable) -> Callable:
+        def vjp_i(g, ans, *args, **params):
+            c = _per_direction(rule, g, ans, ans, args, params)
+            nb = len(getattr(g, "shape", ())) - len(getattr(ans, "shape", ()))
+            return None if c is None else _fit(c, tuple(getattr(args[i], "shape", ())), nb,
+                                               prim.name, i)
+        return vjp_i
+    prim.vjp_rules = tuple(rules)
+    prim.vjp = rules_to_vjp([None if r is None else batched(i, r) for i, r in enumerate(rules)])
     return f
+
+
+def _fit(c: Any, target: tuple, nb: int, name: str, i: int) -> Any:
+    """A user cotangent summed back to its argument's shape if it came out broadcast."""
+    got = tuple(getattr(c, "shape", ()))
+    if got[nb:] == target:
+        return c
+    try:
+        np.broadcast_shapes(got[nb:], target)
+    except ValueError:
+        raise ValueError(f"the VJP rule of {name!r} for argument {i} returned shape {got}, "
+                         f"not the argument's shape {target}") from None
+    return unbroadcast(c, target, nb)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 from ._api import (basis, check_float, flatten, jac_assemble, select_args, to_array,
                    unflatten, zeros_tangent)
 from .numpy import TracedArray
-from .registry import Trace, Tracer, bind, state
+from .registry import Trace, state
 
 __all__ = ["Dual", "jvp", "jvp_batch", "jacfwd"]
 
@@ -25,19 +25,7 @@ class ForwardTrace(Trace):
     mode = "forward"
 
     def process(self, prim, args, params):
-        level = self.level
-        primals = list(args)
-        tangents = [None] * len(args)
-        outer = False                    # does an outer context's value take part?
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer):
-                if a._level == level:
-                    p = primals[i] = a.primal
-                    tangents[i] = a.tangent
-                    outer = outer or isinstance(p, Tracer)
-                else:
-                    outer = True
-        ans = bind(prim, *primals, **params) if outer else prim.impl(*primals, **params)
+        ans, primals, tangents = self.unpack(prim, args, params, "tangent")
         if prim.nondiff:
             return ans
         jvp = prim.jvp

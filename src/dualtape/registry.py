@@ -56,10 +56,35 @@ class Trace:
     def process(self, prim: "Primitive", args: tuple, params: dict) -> Any:
         raise NotImplementedError
 
+    def unpack(self, prim: "Primitive", args: tuple, params: dict,
+               field: str | None = None) -> tuple[Any, list, list]:
+        """Apply ``prim`` to the values under this context's traced arguments.
+
+        Returns ``(ans, primals, parts)``: the result (computed by numpy, or by an outer
+        context when one of its values takes part), the argument values, and
+        ``parts[i] = getattr(args[i], field)`` for this context's values (None for
+        constants and outer values).  Every mode's ``process`` starts here.
+        """
+        level = self.level
+        primals = list(args)
+        parts: list = [None] * len(args)
+        outer = False
+        for i, a in enumerate(args):
+            if isinstance(a, Tracer):
+                if a._level == level:
+                    p = primals[i] = a.primal
+                    if field is not None:
+                        parts[i] = getattr(a, field)
+                    outer = outer or isinstance(p, Tracer)
+                else:
+                    outer = True
+        ans = bind(prim, *primals, **params) if outer else prim.impl(*primals, **params)
+        return ans, primals, parts
+
 
 class Tracer:
-    """Base class of every traced value.  Behaviour (operators, numpy hooks) is added by
-    :mod:`dualtape.numpy`; modes subclass that."""
+    """Base class of every traced value; its value is in ``primal``.  Behaviour
+    (operators, numpy hooks) is added by :mod:`dualtape.numpy`; modes subclass that."""
 
     __slots__ = ("_trace", "_level")
 

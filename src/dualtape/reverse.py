@@ -16,7 +16,7 @@ import numpy as np
 from ._api import (assemble, basis, check_float, flatten, select_args, shape_of, to_array,
                    unflatten, zeros_tangent)
 from .numpy import TracedArray
-from .registry import Trace, Tracer, bind, state
+from .registry import Trace, state
 
 __all__ = ["Tape", "vjp", "vjp_batch", "grad", "value_and_grad", "jacrev"]
 
@@ -25,7 +25,7 @@ class Tape(Trace):
     """One reverse-mode context: the list of records its traced values index into.
 
     ``records[i]`` is None for an input, ``(prim, args, params, ans, parents)`` for a
-    primitive application (``parents[j]`` is the slot of argument j, or -1 for a
+    primitive application (``parents[j]`` is the slot of argument j, or None for a
     constant), or ``(None, slot, j)`` for output j of a multiple-result primitive.
     """
 
@@ -37,19 +37,7 @@ class Tape(Trace):
         self.records: list = []
 
     def process(self, prim, args, params):
-        level = self.level
-        primals = list(args)
-        parents = [-1] * len(args)
-        outer = False                    # does an outer context's value take part?
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer):
-                if a._level == level:
-                    p = primals[i] = a.primal
-                    parents[i] = a.slot
-                    outer = outer or isinstance(p, Tracer)
-                else:
-                    outer = True
-        ans = bind(prim, *primals, **params) if outer else prim.impl(*primals, **params)
+        ans, primals, parents = self.unpack(prim, args, params, "slot")
         if prim.nondiff:
             return ans
         recs = self.records
@@ -99,14 +87,14 @@ class Tape(Trace):
                 acc[j] = g if acc[j] is None else acc[j] + g
                 continue
             _, primals, params, ans, parents = rec
-            needed = [p >= 0 for p in parents]
+            needed = [p is not None for p in parents]
             vjp = prim.vjp
             if vjp is None:
                 grads = _vjp_from_jvp(prim, g, ans, primals, params, needed)
             else:
                 grads = vjp(g, ans, primals, params, needed)
             for p, gi in zip(parents, grads):
-                if p >= 0 and gi is not None:
+                if p is not None and gi is not None:
                     c = cts[p]
                     cts[p] = gi if c is None else c + gi
         return [cts[w] for w in wanted]

@@ -32,7 +32,7 @@ import numpy as np
 from ._api import sparse as sp
 
 from .numpy import TracedArray
-from .registry import Trace, Tracer, bind
+from .registry import Trace, Tracer
 
 __all__ = ["sparsity"]
 
@@ -47,19 +47,7 @@ class SparsityTrace(Trace):
         self.local = local
 
     def process(self, prim, args, params):
-        level = self.level
-        primals = list(args)
-        pats: list = [None] * len(args)
-        outer = False
-        for i, a in enumerate(args):
-            if isinstance(a, Tracer):
-                if a._level == level:
-                    p = primals[i] = a.primal
-                    pats[i] = a.pattern
-                    outer = outer or isinstance(p, Tracer)
-                else:
-                    outer = True
-        ans = bind(prim, *primals, **params) if outer else prim.impl(*primals, **params)
+        ans, primals, pats = self.unpack(prim, args, params, "pattern")
         if prim.nondiff:
             if not self.local and np.result_type(ans) == np.bool_:
                 return Predicate(ans, None, self)

@@ -188,3 +188,146 @@ def astype(x, dtype):
 
 astype.primitive = astype_p
 OPS["astype"] = astype
+
+
+# =====================================================================================
+# The rest of numpy's differentiable ufuncs.  exp2/log2/log10 are primitives rather
+# than exp(x ln 2) or log(x) / ln 10 so that the value equals numpy's to the last bit
+# (log10(1000.0) is 3.0, log(1000.0) / ln 10 is not); expm1, log1p, logaddexp, hypot
+# and cbrt are primitives for accuracy and stability.
+# =====================================================================================
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+
+# ---- exponentials and logarithms ----------------------------------------------------
+exp2_p = elementwise("exp2", np.exp2, (lambda ans, x: ans * _LN2,))
+exp2 = _export(exp2_p)
+expm1_p = elementwise("expm1", np.expm1, (lambda ans, x: ans + 1.0,))
+expm1 = _export(expm1_p)
+log2_p = elementwise("log2", np.log2, (lambda ans, x: 1.0 / (x * _LN2),), singular=True)
+log2 = _export(log2_p)
+log10_p = elementwise("log10", np.log10, (lambda ans, x: 1.0 / (x * _LN10),), singular=True)
+log10 = _export(log10_p)
+log1p_p = elementwise("log1p", np.log1p, (lambda ans, x: 1.0 / (1.0 + x),), singular=True)
+log1p = _export(log1p_p)
+
+# log(e^x + e^y): the partials e^(x - ans), e^(y - ans) have exponents <= 0, so they
+# stay finite (and sum to one) however large the inputs are.
+logaddexp_p = elementwise("logaddexp", np.logaddexp, (
+    lambda ans, x, y: exp(x - ans),
+    lambda ans, x, y: exp(y - ans),
+))
+logaddexp = _export(logaddexp_p)
+logaddexp2_p = elementwise("logaddexp2", np.logaddexp2, (
+    lambda ans, x, y: exp2(x - ans),
+    lambda ans, x, y: exp2(y - ans),
+))
+logaddexp2 = _export(logaddexp2_p)
+
+# cbrt is defined for negative x (power(x, 1/3) is not); infinite slope at 0.
+cbrt_p = elementwise("cbrt", np.cbrt, (lambda ans, x: 1.0 / (3.0 * ans * ans),),
+                     singular=True)
+cbrt = _export(cbrt_p)
+
+# ---- trigonometric and hyperbolic ---------------------------------------------------
+tan_p = elementwise("tan", np.tan, (lambda ans, x: 1.0 + ans * ans,))
+tan = _export(tan_p)
+arcsin_p = elementwise("arcsin", np.arcsin, (lambda ans, x: 1.0 / sqrt(1.0 - x * x),),
+                       singular=True)
+arcsin = _export(arcsin_p)
+arccos_p = elementwise("arccos", np.arccos, (lambda ans, x: -1.0 / sqrt(1.0 - x * x),),
+                       singular=True)
+arccos = _export(arccos_p)
+arctan_p = elementwise("arctan", np.arctan, (lambda ans, x: 1.0 / (1.0 + x * x),))
+arctan = _export(arctan_p)
+# arctan2(y, x) is the angle of the point (x, y); undefined at the origin.
+arctan2_p = elementwise("arctan2", np.arctan2, (
+    lambda ans, y, x: x / (x * x + y * y),
+    lambda ans, y, x: -y / (x * x + y * y),
+), singular=True)
+arctan2 = _export(arctan2_p)
+sinh_p = elementwise("sinh", np.sinh, (lambda ans, x: cosh(x),))
+sinh = _export(sinh_p)
+cosh_p = elementwise("cosh", np.cosh, (lambda ans, x: sinh(x),))
+cosh = _export(cosh_p)
+arcsinh_p = elementwise("arcsinh", np.arcsinh, (lambda ans, x: 1.0 / sqrt(x * x + 1.0),))
+arcsinh = _export(arcsinh_p)
+arccosh_p = elementwise("arccosh", np.arccosh, (
+    lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)),), singular=True)
+arccosh = _export(arccosh_p)
+arctanh_p = elementwise("arctanh", np.arctanh, (lambda ans, x: 1.0 / (1.0 - x * x),),
+                        singular=True)
+arctanh = _export(arctanh_p)
+
+
+def _hypot_scale(ans):
+    # hypot is a cone at the origin: there the subgradient 0 is used (x / 1 with x = 0).
+    return where(ans == 0, 1.0, ans)
+
+
+hypot_p = elementwise("hypot", np.hypot, (
+    lambda ans, x, y: x / _hypot_scale(ans),
+    lambda ans, x, y: y / _hypot_scale(ans),
+))
+hypot = _export(hypot_p)
+
+
+# ---- NaN-ignoring maximum/minimum ---------------------------------------------------
+# fmax(x, nan) = x, so x receives the whole derivative where y is NaN (and vice versa);
+# ties split equally as for maximum; where both are NaN neither gets any.
+def _fmax_weight(ans, a, b):
+    wins = np.logical_or(a > b, np.logical_and(isnan(b), np.logical_not(isnan(a))))
+    return _tie_weights(wins, a == b, ans)
+
+
+def _fmin_weight(ans, a, b):
+    wins = np.logical_or(a < b, np.logical_and(isnan(b), np.logical_not(isnan(a))))
+    return _tie_weights(wins, a == b, ans)
+
+
+fmax_p = elementwise("fmax", np.fmax, (
+    lambda ans, x, y: _fmax_weight(ans, x, y),
+    lambda ans, x, y: _fmax_weight(ans, y, x),
+))
+fmax = _export(fmax_p)
+fmin_p = elementwise("fmin", np.fmin, (
+    lambda ans, x, y: _fmin_weight(ans, x, y),
+    lambda ans, x, y: _fmin_weight(ans, y, x),
+))
+fmin = _export(fmin_p)
+
+
+# ---- remainders ---------------------------------------------------------------------
+# mod(x, y) = x - floor(x / y) y and fmod(x, y) = x - trunc(x / y) y.  The integer
+# quotient is read back from the result, (x - ans) / y rounded, so it is the one the
+# primal computation actually used even where x / y rounds across an integer.  At a
+# jump the derivative is the one-sided one: 1 w.r.t. x, -quotient w.r.t. y.
+def _neg_quotient(ans, x, y):
+    return -rint((x - ans) / y)
+
+
+mod_p = elementwise("mod", np.mod, (1, _neg_quotient), singular=True)
+mod = _export(mod_p)
+fmod_p = elementwise("fmod", np.fmod, (1, _neg_quotient), singular=True)
+fmod = _export(fmod_p)
+
+# ---- piecewise constant and inspection: no derivative, plain results ----------------
+_NONDIFF_MORE = {
+    "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "rint": np.rint,
+    "floor_divide": np.floor_divide, "isinf": np.isinf, "signbit": np.signbit,
+}
+for _name, _fn in _NONDIFF_MORE.items():
+    _export(nondiff(_name, _fn), nargs=_fn.nin)
+floor, ceil, trunc, rint = OPS["floor"], OPS["ceil"], OPS["trunc"], OPS["rint"]
+floor_divide, isinf, signbit = OPS["floor_divide"], OPS["isinf"], OPS["signbit"]
+
+round_p = nondiff("round", lambda x, decimals: np.round(x, decimals))
+
+
+def round_(x: Any, decimals: int = 0) -> Any:
+    """``x`` rounded to ``decimals`` places (half to even, as numpy); no derivative."""
+    return bind(round_p, x, decimals=int(decimals))
+
+
+round_.primitive = round_p
+OPS["round"] = round_

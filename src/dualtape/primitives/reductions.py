@@ -99,3 +99,130 @@ sum = _reducer(sum_p)    # noqa: A001  (numpy's names)
 mean = _reducer(mean_p)
 max = _reducer(max_p)    # noqa: A001
 min = _reducer(min_p)    # noqa: A001
+
+
+# ---- shared helpers for scans along one axis -------------------------------------------
+def _along(axis: int, sl: Any) -> tuple:
+    """An index applying ``sl`` on the (negative) ``axis`` and nothing elsewhere."""
+    return (Ellipsis, sl) + (slice(None),) * (-axis - 1)
+
+
+def shift(x: Any, s: int, axis: int, fill: float) -> Any:
+    """``x`` moved ``s`` places towards the end of ``axis``; the first ``s`` entries are
+    ``fill`` (a constant).  Batch-aware: ``axis`` is negative."""
+    n = shape(x)[axis]
+    dtype = getattr(x, "dtype", np.float64)
+    if s >= n:
+        return np.full(shape(x), fill, dtype=dtype)
+    pad_shape = list(shape(x))
+    pad_shape[axis] = s
+    pad = np.full(tuple(pad_shape), fill, dtype=dtype)
+    return OPS["concatenate"]([pad, OPS["getitem"](x, _along(axis, slice(None, n - s)))], axis)
+
+
+def linear_recurrence(a: Any, b: Any, axis: int) -> Any:
+    """``s`` with ``s_j = b_j + a_j s_{j-1}`` (``s_{-1} = 0``) along ``axis``.
+
+    A log-depth (Hillis-Steele) scan over the pairs ``(a_j, b_j)``: ceil(log2 n)
+    vectorised steps, no division (so zeros in ``a`` are exact), written with dualtape
+    ops so it differentiates again.  ``a`` may lack ``b``'s leading batch axes.
+    """
+    n = shape(b)[axis]
+    s = 1
+    while s < n:
+        b = b + a * shift(b, s, axis, 0.0)
+        if 2 * s < n:
+            a = a * shift(a, s, axis, 1.0)
+        s *= 2
+    return b
+
+
+def along_axis_pattern(P: Any, x_shape: tuple, axis: int, prefix: bool) -> Any:
+    """Index sets of an op whose output element j along ``axis`` depends on input
+    elements ``i <= j`` (``prefix``, cumsum/cumprod) or on the whole slice (sort)."""
+    import scipy.sparse as sp    # only sparsity detection needs it
+    size = int(np.prod(x_shape))
+    n = x_shape[axis] if x_shape else 1
+    idx = np.moveaxis(np.arange(size).reshape(x_shape), axis, -1).reshape(-1, max(n, 1))
+    if prefix:
+        jj, ii = np.tril_indices(n)
+    else:
+        jj, ii = np.divmod(np.arange(n * n), n)
+    rows, cols = idx[:, jj].ravel(), idx[:, ii].ravel()
+    S = sp.csr_array((np.ones(rows.size, dtype=bool), (rows, cols)), shape=(size, size))
+    return (S @ P).tocsr().astype(bool)
+
+
+def _prefix_sparsity(pats, ans, primals, params, local):
+    return along_axis_pattern(pats[0], shape(primals[0]), params["axis"], prefix=True)
+
+
+# ---- cumsum ------------------------------------------------------------------------------
+cumsum_p = define(
+    "cumsum", lambda x, axis: np.cumsum(x, axis=axis),
+    jvp=(lambda t, ans, x, axis: cumsum(t, axis),),
+    vjp=(lambda g, ans, x, axis: OPS["flip"](cumsum(OPS["flip"](g, axis), axis), axis),),
+    linear=True, sparsity=_prefix_sparsity, cost="reduce")
+
+
+# ---- cumprod -----------------------------------------------------------------------------
+# d(cumprod x)_j = sum_{i<=j} t_i prod_{k<=j, k!=i} x_k, i.e. the linear recurrence
+# dy_j = x_j dy_{j-1} + y_{j-1} t_j.  Solved by a scan, never by dividing by x, so the
+# derivative is exact when x has zeros.
+def _cumprod_jvp(t, ans, x, axis):
+    return linear_recurrence(x, shift(ans, 1, axis, 1.0) * t, axis)
+
+
+def _cumprod_vjp(g, ans, x, axis):
+    # The transpose runs the recurrence backwards: s_i = g_i + x_{i+1} s_{i+1}.
+    flip = OPS["flip"]
+    coef = shift(flip(x, axis), 1, axis, 0.0)
+    return shift(ans, 1, axis, 1.0) * flip(linear_recurrence(coef, flip(g, axis), axis), axis)
+
+
+cumprod_p = define(
+    "cumprod", lambda x, axis: np.cumprod(x, axis=axis),
+    jvp=(_cumprod_jvp,), vjp=(_cumprod_vjp,),
+    sparsity=_prefix_sparsity, cost="reduce")
+
+
+def _scan(prim):
+    def scan(x: Any, axis: int) -> Any:
+        nd = ndim(x)
+        if not -nd <= axis < nd:
+            raise np.exceptions.AxisError(axis, nd)
+        return bind(prim, x, axis=int(axis) % nd - nd)
+    scan.__name__ = prim.name
+    scan.primitive = prim
+    scan.__doc__ = f"{prim.name} along ``axis`` (an int; flatten first for numpy's None)."
+    OPS[prim.name] = scan
+    return scan
+
+
+cumsum = _scan(cumsum_p)
+cumprod = _scan(cumprod_p)
+
+
+# ---- prod --------------------------------------------------------------------------------
+def _others(x: Any, axis: tuple) -> Any:
+    """For each element, the product of the *other* elements over ``axis``: exclusive
+    cumulative products from both ends (no division, exact with zeros)."""
+    nd = ndim(x)
+    red = [a + nd for a in axis]
+    perm = [i for i in range(nd) if i not in red] + red
+    xt = OPS["transpose"](x, perm)
+    xm = OPS["reshape"](xt, shape(xt)[: nd - len(red)] + (-1,))
+    flip = OPS["flip"]
+    lead = shift(cumprod(xm, -1), 1, -1, 1.0)
+    trail = flip(shift(cumprod(flip(xm, -1), -1), 1, -1, 1.0), -1)
+    o = OPS["reshape"](lead * trail, shape(xt))
+    return OPS["transpose"](o, tuple(int(i) for i in np.argsort(perm)))
+
+
+prod_p = define(
+    "prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
+    jvp=(lambda t, ans, x, axis, keepdims: sum(t * _others(x, axis), axis, keepdims),),
+    vjp=(lambda g, ans, x, axis, keepdims:
+         _spread(g, ans, x, axis, keepdims) * _others(x, axis),),
+    sparsity="reduce", cost="reduce")
+prod = _reducer(prod_p)

@@ -298,3 +298,27 @@ def ravel(x: Any) -> Any:
 for _f in (reshape, broadcast_to, transpose, getitem, concatenate, expand_dims, squeeze,
            stack, swapaxes, moveaxis, ravel):
     OPS[_f.__name__] = _f
+
+
+# ---- more composites -------------------------------------------------------------------
+def flip(x: Any, axis: int | Sequence[int] | None = None) -> Any:
+    """``x`` reversed along ``axis`` (None: every axis); a getitem with negative steps,
+    so negative axes also address batched tangents."""
+    nd = ndim(x)
+    if axis is None:
+        axes = range(-nd, 0)
+    else:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        for a in axes:
+            if not -nd <= int(a) < nd:
+                raise np.exceptions.AxisError(int(a), nd)
+        axes = sorted({int(a) % nd - nd for a in axes})
+    if not axes:
+        return x
+    idx = [slice(None)] * nd
+    for a in axes:
+        idx[a] = slice(None, None, -1)
+    return getitem(x, (Ellipsis,) + tuple(idx[min(axes):]))
+
+
+OPS["flip"] = flip
