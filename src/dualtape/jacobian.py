@@ -6,9 +6,11 @@ vector-mode pass with one direction per colour (compressed JVPs for a column col
 compressed VJPs for a row colouring), and decompress into a ``scipy.sparse`` array.
 
 The planner prices each strategy as (directions) x (cost of one direction): a forward
-direction costs 1, a reverse one ``cost_ratio`` (default :data:`REVERSE_COST`).
-Dense forward needs n directions, dense reverse m, compressed forward one per column
-colour and compressed reverse one per row colour.
+direction costs 1, a reverse one ``cost_ratio``.  By default that ratio is taken from
+the cost counter: the flops of one VJP's derivative work over one JVP's, counted
+exactly on ``f`` at ``x`` (:func:`reverse_cost`).  Dense forward needs n directions,
+dense reverse m, compressed forward one per column colour and compressed reverse one
+per row colour.
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ from .sparsity import sparsity as detect
 
 __all__ = ["jacobian", "JacobianInfo", "plan", "REVERSE_COST"]
 
-#: One reverse direction relative to one forward direction.  A reverse sweep replays
-#: the tape once per batch of cotangents and keeps residuals alive, which
-#: ``benchmarks/bench_jacobian.py`` measures at about 1-2x a forward direction here.
+#: One reverse direction relative to one forward direction when it is not counted
+#: (``cost_ratio=REVERSE_COST``): the textbook operation-count bound is between 1 and 3.
 REVERSE_COST = 1.5
 
 #: ``structure="auto"`` goes sparse when the pattern's density is below this...
@@ -83,6 +84,20 @@ def plan(n: int, m: int, col_colors: int | None = None, row_colors: int | None =
     return mode, best.startswith("compressed"), est, reason
 
 
+def reverse_cost(f: Callable, x: np.ndarray) -> float:
+    """Flops of one VJP's derivative work over one JVP's, for ``f`` at ``x``, counted
+    exactly by :func:`dualtape.count` (deterministic; costs a few evaluations of f)."""
+    from .counting import count
+    one = np.ones((1,) + x.shape, dtype=x.dtype)
+    fwd = count(lambda x: jvp_batch(f, x, one)[1], x).derivative_flops
+
+    def pull(x):
+        out, back = vjp_batch(f, x)
+        return back(np.ones((1,) + np.shape(out), dtype=out.dtype))
+    rev = count(pull, x).derivative_flops
+    return float(rev / fwd) if fwd > 0 else REVERSE_COST
+
+
 def _size(x: Any) -> int:
     return int(np.prod(np.shape(x)))
 
@@ -108,7 +123,7 @@ def _compressed(f: Callable, x: np.ndarray, pattern: sp.csr_array, coloring: Any
 def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *,
              return_info: bool = False, chunk_size: int | None = None,
              sparse_format: str = "csr", sparsity: Any = "global",
-             order: str = "largest_first", cost_ratio: float = REVERSE_COST) -> Any:
+             order: str = "largest_first", cost_ratio: float | None = None) -> Any:
     """The Jacobian of ``f`` (one array in, one array out) at ``x``.
 
     ``structure``:
@@ -122,6 +137,8 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
       * "auto": sparse when the detected pattern is sparse enough to pay, else full.
     ``mode``: "fwd", "rev" or "auto" (the planner picks the cheapest).
     ``sparsity``: "global", "local", or a precomputed boolean pattern (m, n).
+    ``cost_ratio``: one reverse direction's cost over one forward direction's (None:
+    counted on ``f``, see :func:`reverse_cost`).
     ``return_info=True`` returns ``(J, info)``; see :class:`JacobianInfo`.
     """
     if mode not in ("auto", "fwd", "rev"):
@@ -134,6 +151,8 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
         x = x.astype(np.float64)
     n = x.size
     allowed = ("fwd", "rev") if mode == "auto" else (mode,)
+    if cost_ratio is None:
+        cost_ratio = reverse_cost(f, x) if mode == "auto" else REVERSE_COST
 
     if structure == "full":
         out_shape = np.shape(f(x))
