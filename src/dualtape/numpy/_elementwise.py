@@ -1,13 +1,29 @@
-"""numpy's ufuncs on traced values, each a thin adapter to one primitive."""
+"""numpy's ufuncs on traced values, each a thin adapter to one primitive (or, where the
+derivative comes out right that way, a composite of primitives), plus ``clip``,
+``round`` and ``logsumexp``.
+
+Kinks and conventions: abs'(0) = 0; maximum/minimum/fmax/fmin split a tie equally, and
+fmax/fmin give the whole derivative to the non-NaN argument; clip is
+minimum(maximum(x, lo), hi), so at x == lo (or hi) x and the bound get 1/2 each; mod and
+fmod have derivative 1 w.r.t. x (also at a jump: the one-sided value) and minus the
+integer quotient w.r.t. y.  floor, ceil, trunc, rint, round, floor_divide, sign and the
+comparisons have no derivative and return plain numpy values.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from typing import Any, Callable
 
 import numpy as np
 
+from ..primitives import OPS
 from ..primitives import elementwise as _ew
 from ..primitives import linalg as _la
+from ..primitives import special as _sp
+from ..primitives.reductions import normalize_axis
+from ..registry import Tracer
+from ._construct import asarray
 from ._dispatch import _dispatches, _no_out, _plain, _ufunc
 
 add = _ufunc(_ew.add, np.add)
@@ -40,13 +56,6 @@ logical_xor = _ufunc(_ew.logical_xor, np.logical_xor)
 logical_not = _ufunc(_ew.logical_not, np.logical_not)
 matmul = _ufunc(_la.matmul, np.matmul)
 
-__all__ = [
-    "abs", "absolute", "add", "cos", "divide", "dot", "equal", "exp", "greater",
-    "greater_equal", "isfinite", "isnan", "less", "less_equal", "log", "logical_and",
-    "logical_not", "logical_or", "logical_xor", "matmul", "maximum", "minimum", "multiply",
-    "negative", "not_equal", "power", "sign", "sin", "sqrt", "subtract", "tanh",
-    "true_divide", "where",
-]
 
 
 @_dispatches(np.where)
@@ -63,3 +72,185 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     _no_out("dot", out)
     return _la.dot(a, b)
 
+
+
+# ---- the rest of numpy's differentiable ufuncs --------------------------------------
+def _traced(args: tuple) -> bool:
+    return builtins.any(isinstance(a, Tracer) for a in args)
+
+
+def _composite(uf: np.ufunc, fn: Callable) -> Callable:
+    """``fn`` (built from primitives) on traced values, numpy's own ufunc otherwise, so
+    plain inputs get numpy's exact result and dtype."""
+    def op(*args: Any) -> Any:
+        return fn(*args) if _traced(args) else uf(*args)
+    op.__name__ = uf.__name__
+    return op
+
+
+def _float_power(x: Any, y: Any) -> Any:
+    # numpy computes float_power in (at least) double precision
+    def up(v: Any) -> Any:
+        dt = np.result_type(v.dtype if hasattr(v, "dtype") else v, np.float64)
+        return _ew.astype(v, dt) if isinstance(v, Tracer) else np.asarray(v, dt)
+    return _ew.power(up(x), up(y))
+
+
+_DEG = float(np.pi / 180.0)
+
+positive = _ufunc(_composite(np.positive, lambda x: x), np.positive)
+square = _ufunc(_composite(np.square, lambda x: _ew.multiply(x, x)), np.square)
+reciprocal = _ufunc(_composite(np.reciprocal, lambda x: _ew.divide(1.0, x)), np.reciprocal)
+float_power = _ufunc(_composite(np.float_power, _float_power), np.float_power)
+cbrt = _ufunc(_ew.cbrt, np.cbrt)
+exp2 = _ufunc(_ew.exp2, np.exp2)
+expm1 = _ufunc(_ew.expm1, np.expm1)
+log2 = _ufunc(_ew.log2, np.log2)
+log10 = _ufunc(_ew.log10, np.log10)
+log1p = _ufunc(_ew.log1p, np.log1p)
+logaddexp = _ufunc(_ew.logaddexp, np.logaddexp)
+logaddexp2 = _ufunc(_ew.logaddexp2, np.logaddexp2)
+tan = _ufunc(_ew.tan, np.tan)
+arcsin = asin = _ufunc(_ew.arcsin, np.arcsin)
+arccos = acos = _ufunc(_ew.arccos, np.arccos)
+arctan = atan = _ufunc(_ew.arctan, np.arctan)
+arctan2 = atan2 = _ufunc(_ew.arctan2, np.arctan2)
+sinh = _ufunc(_ew.sinh, np.sinh)
+cosh = _ufunc(_ew.cosh, np.cosh)
+arcsinh = asinh = _ufunc(_ew.arcsinh, np.arcsinh)
+arccosh = acosh = _ufunc(_ew.arccosh, np.arccosh)
+arctanh = atanh = _ufunc(_ew.arctanh, np.arctanh)
+hypot = _ufunc(_ew.hypot, np.hypot)
+deg2rad = _ufunc(_composite(np.deg2rad, lambda x: _ew.multiply(x, _DEG)), np.deg2rad)
+rad2deg = _ufunc(_composite(np.rad2deg, lambda x: _ew.divide(x, _DEG)), np.rad2deg)
+radians = _ufunc(_composite(np.radians, lambda x: _ew.multiply(x, _DEG)), np.radians)
+degrees = _ufunc(_composite(np.degrees, lambda x: _ew.divide(x, _DEG)), np.degrees)
+pow = power  # noqa: A001  (numpy 2's array-API name; np.pow is np.power)
+fabs = _ufunc(_composite(np.fabs, _ew.abs), np.fabs)
+fmax = _ufunc(_ew.fmax, np.fmax)
+fmin = _ufunc(_ew.fmin, np.fmin)
+mod = remainder = _ufunc(_ew.mod, np.remainder)
+fmod = _ufunc(_ew.fmod, np.fmod)
+floor = _ufunc(_ew.floor, np.floor)
+ceil = _ufunc(_ew.ceil, np.ceil)
+trunc = _ufunc(_ew.trunc, np.trunc)
+rint = _ufunc(_ew.rint, np.rint)
+floor_divide = _ufunc(_ew.floor_divide, np.floor_divide)
+isinf = _ufunc(_ew.isinf, np.isinf)
+signbit = _ufunc(_ew.signbit, np.signbit)
+
+
+@_dispatches(np.round, np.around)
+def round(a: Any, decimals: int = 0, out: Any = None) -> Any:  # noqa: A001
+    """``a`` rounded to ``decimals`` places, half to even; a plain value (no derivative)."""
+    _no_out("round", out)
+    return _ew.round_(a, decimals)
+
+
+around = round
+
+
+@_dispatches(np.fix)
+def fix(x: Any, out: Any = None) -> Any:
+    """Round towards zero; a plain value (no derivative)."""
+    _no_out("fix", out)
+    return _ew.trunc(x) if isinstance(x, Tracer) else np.fix(x)
+
+
+@_dispatches(np.isposinf)
+def isposinf(x: Any, out: Any = None) -> Any:
+    _no_out("isposinf", out)
+    return np.isposinf(_plain(x))
+
+
+@_dispatches(np.isneginf)
+def isneginf(x: Any, out: Any = None) -> Any:
+    _no_out("isneginf", out)
+    return np.isneginf(_plain(x))
+
+
+_UNSET = object()
+
+
+@_dispatches(np.clip)
+def clip(a: Any, a_min: Any = _UNSET, a_max: Any = _UNSET, out: Any = None, *,
+         min: Any = _UNSET, max: Any = _UNSET, **kwargs: Any) -> Any:  # noqa: A002
+    """``a`` limited to ``[a_min, a_max]`` (numpy 2 also spells them ``min=``/``max=``;
+    None: no bound on that side).  Defined as minimum(maximum(a, a_min), a_max), as numpy
+    documents it, so the derivative is 1 strictly inside, flows to the bound strictly
+    outside, and is split 1/2 : 1/2 between ``a`` and the bound where ``a`` equals it."""
+    _no_out("clip", out)
+    if kwargs:
+        raise TypeError(f"clip: unsupported keyword arguments {sorted(kwargs)}")
+    if (a_min is not _UNSET or a_max is not _UNSET) and (min is not _UNSET or
+                                                        max is not _UNSET):
+        raise TypeError("clip: pass the bounds as a_min/a_max or as min/max, not both")
+    lo = a_min if a_min is not _UNSET else min
+    hi = a_max if a_max is not _UNSET else max
+    lo = None if lo is _UNSET else lo
+    hi = None if hi is _UNSET else hi
+    if not _traced((a, lo, hi)):
+        return np.clip(a, lo, hi)
+    if lo is not None:
+        a = _ew.maximum(a, lo)
+    if hi is not None:
+        a = _ew.minimum(a, hi)
+    return a
+
+
+# ---- log-sum-exp --------------------------------------------------------------------
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
+              return_sign: bool = False) -> Any:
+    """log(sum(b * exp(a))) over ``axis`` (None: all axes), without overflow; scipy's
+    signature (``dualtape.scipy.special.logsumexp`` is this function).
+
+    Its gradient w.r.t. ``a`` is the softmax (times ``b``), finite for any input.
+    ``return_sign=True`` returns ``(log|s|, sign(s))`` with ``s = sum(b * exp(a))``, the
+    sign a plain array.  Without ``return_sign`` a negative ``s`` gives NaN (as scipy).
+    """
+    a = asarray(a)
+    if b is None:
+        out = _sp.logsumexp(a, axis, keepdims)
+        if not return_sign:
+            return out
+        v = np.asarray(_plain(out))
+        # s = sum(exp(a)) >= 0: its sign is 1, 0 for an all -inf slice, NaN for NaN.
+        sgn = np.where(np.isneginf(v), 0, np.where(np.isnan(v), np.nan, 1)).astype(v.dtype)
+        return out, sgn[()]
+    b = asarray(b)
+    av, bv = np.broadcast_arrays(np.asarray(_plain(a)), np.asarray(_plain(b)))
+    ax = normalize_axis(axis, av.ndim)
+    # Shift by the largest exponent that counts (b != 0).  The shift is a constant: the
+    # function does not depend on it, so its derivative is still exact.
+    m = np.max(np.where(bv != 0, av, -np.inf), axis=ax, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    s = OPS["sum"](_ew.multiply(b, _ew.exp(_ew.subtract(a, m))), ax, True)
+    sgn = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if return_sign:
+            sgn = np.sign(np.asarray(_plain(s)))
+            out = _ew.add(_ew.log(_ew.abs(s)), m)
+        else:
+            out = _ew.add(_ew.log(s), m)
+    if not keepdims:
+        kept = tuple(n for i, n in enumerate(av.shape) if i - av.ndim not in ax)
+        out = OPS["reshape"](out, kept)
+        sgn = None if sgn is None else np.reshape(sgn, kept)
+    if not isinstance(out, Tracer):
+        out = out[()]
+    return out if not return_sign else (out, sgn[()])
+
+
+__all__ = [
+    "abs", "absolute", "acos", "acosh", "add", "arccos", "arccosh", "arcsin", "arcsinh",
+    "arctan", "arctan2", "arctanh", "around", "asin", "asinh", "atan", "atan2", "atanh",
+    "cbrt", "ceil", "clip", "cos", "cosh", "deg2rad", "degrees", "divide", "dot", "equal",
+    "exp", "exp2", "expm1", "fabs", "fix", "float_power", "floor", "floor_divide", "fmax",
+    "fmin", "fmod", "greater", "greater_equal", "hypot", "isfinite", "isinf", "isnan",
+    "isneginf", "isposinf", "less", "less_equal", "log", "log10", "log1p", "log2",
+    "logaddexp", "logaddexp2", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logsumexp", "matmul", "maximum", "minimum", "mod", "multiply", "negative",
+    "not_equal", "positive", "pow", "power", "rad2deg", "radians", "reciprocal",
+    "remainder", "rint", "round", "sign", "signbit", "sin", "sinh", "sqrt", "square",
+    "subtract", "tan", "tanh", "trunc", "true_divide", "where",
+]
