@@ -1,0 +1,92 @@
+"""Registry coverage: every primitive with the rules it carries.
+
+``python -m dualtape.report`` prints one line per primitive (its kind, and whether it has
+a JVP, a VJP, a structure rule for sparsity detection and a cost formula);
+``python -m dualtape.report --functions`` lists the public functions of
+``dualtape.numpy`` (and ``dualtape.numpy.linalg``, ``.fft``, ``dualtape.scipy.special``)
+as markdown, the list the README's section on writing differentiable numpy code shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Any
+
+import numpy as np
+
+import dualtape  # noqa: F401  (registers every primitive)
+from .registry import primitives
+
+NAMESPACES = ("dualtape.numpy", "dualtape.numpy.linalg", "dualtape.numpy.fft",
+              "dualtape.scipy.special")
+
+
+def coverage() -> list[dict[str, Any]]:
+    """One row per registered primitive: name, kind and which slots it fills."""
+    rows = []
+    for name, p in sorted(primitives().items()):
+        rows.append({
+            "name": name,
+            "kind": p.kind,
+            "jvp": p.nondiff or p.jvp is not None,
+            "vjp": p.nondiff or p.vjp is not None or p.jvp is not None,
+            "sparsity": p.sparsity is not None or p.nondiff,
+            "cost": p.cost is not None,
+            "user": p.user,
+        })
+    return rows
+
+
+def public_functions(namespace: str) -> list[str]:
+    """The callables a namespace defines itself (numpy's objects re-exported as they are,
+    such as ``pi`` or ``allclose``, are left out)."""
+    mod = importlib.import_module(namespace)
+    names = getattr(mod, "__all__", None) or dir(mod)
+    out = []
+    for name in names:
+        obj = getattr(mod, name, None)
+        if name.startswith("_") or not callable(obj) or isinstance(obj, type):
+            continue
+        if getattr(obj, "__module__", "") and obj.__module__.split(".")[0] in ("numpy", "scipy"):
+            continue
+        if obj is getattr(np, name, None):
+            continue
+        out.append(name)
+    return sorted(set(out))
+
+
+def functions_markdown() -> str:
+    """The supported functions, by namespace, as markdown."""
+    parts = []
+    for ns in NAMESPACES:
+        try:
+            names = public_functions(ns)
+        except ImportError:
+            continue
+        if names:
+            parts.append(f"- `{ns}`: " + ", ".join(f"`{n}`" for n in names))
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dualtape.report", description=__doc__)
+    ap.add_argument("--functions", action="store_true",
+                    help="list the public functions as markdown instead")
+    args = ap.parse_args(argv)
+    if args.functions:
+        print(functions_markdown())
+        return 0
+    rows = [r for r in coverage() if not r["user"]]
+    print(f"{'primitive':18} {'kind':12} jvp vjp sparsity cost")
+    for r in rows:
+        flags = ["yes" if r[k] else "NO " for k in ("jvp", "vjp", "sparsity", "cost")]
+        print(f"{r['name']:18} {r['kind']:12} {flags[0]} {flags[1]} {flags[2]:8} {flags[3]}")
+    missing = [r["name"] for r in rows if not (r["jvp"] and r["vjp"])]
+    print(f"\n{len(rows)} primitives; without a jvp or vjp: {missing or 'none'}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
