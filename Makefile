@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks experiments
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 reproduce: $(STAMP)
