@@ -96,7 +96,9 @@ def _float_power(x: Any, y: Any) -> Any:
     return _ew.power(up(x), up(y))
 
 
+# numpy's own constants, so the values agree to the last bit
 _DEG = float(np.pi / 180.0)
+_RAD = float(180.0 / np.pi)
 
 positive = _ufunc(_composite(np.positive, lambda x: x), np.positive)
 square = _ufunc(_composite(np.square, lambda x: _ew.multiply(x, x)), np.square)
@@ -122,9 +124,9 @@ arccosh = acosh = _ufunc(_ew.arccosh, np.arccosh)
 arctanh = atanh = _ufunc(_ew.arctanh, np.arctanh)
 hypot = _ufunc(_ew.hypot, np.hypot)
 deg2rad = _ufunc(_composite(np.deg2rad, lambda x: _ew.multiply(x, _DEG)), np.deg2rad)
-rad2deg = _ufunc(_composite(np.rad2deg, lambda x: _ew.divide(x, _DEG)), np.rad2deg)
+rad2deg = _ufunc(_composite(np.rad2deg, lambda x: _ew.multiply(x, _RAD)), np.rad2deg)
 radians = _ufunc(_composite(np.radians, lambda x: _ew.multiply(x, _DEG)), np.radians)
-degrees = _ufunc(_composite(np.degrees, lambda x: _ew.divide(x, _DEG)), np.degrees)
+degrees = _ufunc(_composite(np.degrees, lambda x: _ew.multiply(x, _RAD)), np.degrees)
 pow = power  # noqa: A001  (numpy 2's array-API name; np.pow is np.power)
 fabs = _ufunc(_composite(np.fabs, _ew.abs), np.fabs)
 fmax = _ufunc(_ew.fmax, np.fmax)
@@ -224,7 +226,14 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
     # function does not depend on it, so its derivative is still exact.
     m = np.max(np.where(bv != 0, av, -np.inf), axis=ax, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
-    s = OPS["sum"](_ew.multiply(b, _ew.exp(_ew.subtract(a, m))), ax, True)
+    z = _ew.subtract(a, m)
+    # Exponents > 0 only occur where b == 0; capped there, exp stays finite and b * exp
+    # is 0 instead of 0 * inf = NaN (the derivative w.r.t. that b, e^z / s, would
+    # overflow anyway).
+    cap = float(np.log(np.finfo(np.result_type(av.dtype, np.float32)).max)) - 1.0
+    if np.any(av - m > cap):
+        z = _ew.minimum(z, cap)
+    s = OPS["sum"](_ew.multiply(b, _ew.exp(z)), ax, True)
     sgn = None
     with np.errstate(divide="ignore", invalid="ignore"):
         if return_sign:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import bind
+from ..registry import Tracer, bind
 from ._rules import OPS, define, elementwise, ndim, shape
 from .elementwise import _export, exp, log, where
 from .reductions import normalize_axis
@@ -48,7 +48,9 @@ erfc = _export(erfc_p)
 
 # ---- gamma family -------------------------------------------------------------------
 def _polygamma_impl(x: Any, n: int) -> Any:
-    return _sc().polygamma(n, x)
+    # scipy computes polygamma(n >= 1) in double precision; keep float32 as float32
+    x = np.asarray(x)
+    return np.asarray(_sc().polygamma(n, x), dtype=np.result_type(x.dtype, np.float32))[()]
 
 
 polygamma_p = elementwise("polygamma", _polygamma_impl,
@@ -81,8 +83,14 @@ def _xlogy_dy(ans, x, y):
     return x / where(np.logical_and(x == 0, y == 0), 1.0, y)
 
 
+def _xlogy_dx(ans, x, y):
+    if isinstance(y, (int, float)):    # log(2.0) would be a float64 numpy scalar
+        y = np.asarray(y, dtype=ans.dtype)
+    return log(y)
+
+
 xlogy_p = elementwise("xlogy", lambda x, y: _sc().xlogy(x, y), (
-    lambda ans, x, y: log(y),
+    _xlogy_dx,
     _xlogy_dy,
 ), singular=True)
 xlogy = _export(xlogy_p)
@@ -104,10 +112,21 @@ def _lse_impl(a: Any, axis: tuple, keepdims: bool) -> Any:
     return out if keepdims else np.squeeze(out, axis)[()]
 
 
+def _value(x: Any) -> Any:
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
 def _lse_weights(ans: Any, a: Any, axis: tuple, keepdims: bool) -> Any:
-    """softmax(a) along ``axis``: exp(a - ans), exponents <= 0."""
-    kept = ans if keepdims else OPS["reshape"](ans, _kept(shape(a), axis))
-    return exp(a - kept)
+    """softmax(a) along ``axis``, as e / sum(e) with e = exp(a - max a).
+
+    Not exp(a - ans): ans carries the rounding of a large max (at 1000, ulp 1e-13), so
+    that would give 0.50000000000003 for two equal entries instead of 0.5.  The shift is
+    a constant (the weights do not depend on it), so higher derivatives stay exact."""
+    m = np.max(np.asarray(_value(a)), axis=axis, keepdims=True)
+    e = exp(a - np.where(np.isfinite(m), m, 0))
+    return e / OPS["sum"](e, axis, True)
 
 
 def _lse_jvp(t, ans, a, axis, keepdims):
