@@ -6,6 +6,7 @@ max/min route the derivative to the selected element; ties split it equally.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -143,7 +144,7 @@ def along_axis_pattern(P: Any, x_shape: tuple, axis: int, prefix: bool) -> Any:
     import scipy.sparse as sp    # only sparsity detection needs it
     size = int(np.prod(x_shape))
     n = x_shape[axis] if x_shape else 1
-    idx = np.moveaxis(np.arange(size).reshape(x_shape), axis, -1).reshape(-1, max(n, 1))
+    idx = np.moveaxis(np.arange(size).reshape(x_shape), axis, -1).reshape(-1, builtins.max(n, 1))
     if prefix:
         jj, ii = np.tril_indices(n)
     else:
