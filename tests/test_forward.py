@@ -60,3 +60,12 @@ def test_jacfwd_argnums_and_shapes():
     # d(a_i b_j)/d a_k = delta_ik b_j
     np.testing.assert_allclose(Ja, np.einsum("ik,j->ijk", np.eye(2), b))
     np.testing.assert_allclose(Jb, np.einsum("jk,i->ijk", np.eye(3), a))
+
+
+def test_dual_built_around_a_traced_value_keeps_the_outer_derivative():
+    x = np.array([1.0, 2.0])
+    # d/dx sum((x + e) * x).primal = 2x ; d/dx sum(tangent of (x + e) x) = d/dx sum(x) = 1
+    g = dt.grad(lambda x: np.sum((dt.Dual(x, np.ones(2)) * x).primal))(x)
+    np.testing.assert_allclose(g, 2 * x)
+    g = dt.grad(lambda x: np.sum((dt.Dual(x, np.ones(2)) * x).tangent))(x)
+    np.testing.assert_allclose(g, [1.0, 1.0])

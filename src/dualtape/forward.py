@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 from ._api import (basis, check_float, flatten, jac_assemble, select_args, to_array,
                    unflatten, zeros_tangent)
 from .numpy import TracedArray
-from .registry import Trace, state
+from .registry import Trace, Tracer, state
 
 __all__ = ["Dual", "jvp", "jvp_batch", "jacfwd"]
 
@@ -52,17 +52,21 @@ class Dual(TracedArray):
     """A value with a tangent: ``Dual(primal, tangent)``.
 
     ``tangent`` has the primal's shape, or ``(k,) + primal.shape`` for k directions.
-    Duals built by hand share one context; ``jvp`` and ``jacfwd`` make their own, so
-    nested derivatives never mix up their perturbations.
+    Duals built by hand from plain values share one context; one built around another
+    context's traced value gets a new, inner context.  ``jvp`` and ``jacfwd`` make their
+    own, so nested derivatives never mix up their perturbations.
     """
 
     __slots__ = ("primal", "tangent")
 
     def __init__(self, primal: Any, tangent: Any, trace: ForwardTrace | None = None) -> None:
         if trace is None:
-            trace = _USER_TRACE
             primal = to_array(primal)
             tangent = to_array(tangent)
+            # A dual built around another context's traced value must be the inner one,
+            # or that context would treat it as a constant and lose its derivative.
+            traced = isinstance(primal, Tracer) or isinstance(tangent, Tracer)
+            trace = ForwardTrace() if traced else _USER_TRACE
             if tangent.shape[tangent.ndim - primal.ndim:] != primal.shape:
                 raise ValueError(f"tangent shape {tangent.shape} does not end with the "
                                  f"primal shape {primal.shape}")
