@@ -5,7 +5,7 @@ and restore the output's shape, so batch axes of tangents never meet numpy's 1-D
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -90,3 +90,251 @@ def dot(a: Any, b: Any) -> Any:
 
 OPS["matmul"] = matmul
 OPS["dot"] = dot
+
+
+# ---- einsum --------------------------------------------------------------------------
+# The primitive takes a canonical form: one string of letters per operand and one for the
+# output, no ellipsis and no implicit output (``parse_einsum`` produces it).  Rules add
+# fresh letters in front for the batch axes of tangents and cotangents, so a rule applied
+# to an einsum that a rule produced (second order) still finds unused letters.
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _fresh(used: str, k: int) -> str:
+    free = [c for c in _LETTERS if c not in used]
+    if len(free) < k:
+        raise ValueError("einsum: too many distinct indices (at most 52 letters)")
+    return "".join(free[:k])
+
+
+def _einsum_impl(*operands, ins, out):
+    spec = ",".join(ins) + "->" + out
+    big = len(operands) > 2 or max((np.size(o) for o in operands), default=0) > 4096
+    return np.einsum(spec, *operands, optimize=bool(big))
+
+
+def _letter_sizes(ins: Sequence[str], shapes: Sequence[tuple]) -> dict:
+    sizes: dict = {}
+    for spec, shp in zip(ins, shapes):
+        for c, d in zip(spec, shp):
+            if sizes.get(c, 1) == 1:
+                sizes[c] = d
+    return sizes
+
+
+def _einsum_jvp(tangents, ans, *xs, ins, out):
+    res = None
+    used = "".join(ins) + out
+    for i, t in enumerate(tangents):
+        if t is None:
+            continue
+        nb = ndim(t) - ndim(xs[i])
+        b = _fresh(used, nb)
+        specs = list(ins)
+        specs[i] = b + ins[i]
+        ops = list(xs)
+        ops[i] = t
+        c = bind(einsum_p, *ops, ins=tuple(specs), out=b + out)
+        res = c if res is None else res + c
+    return res
+
+
+def _einsum_vjp(g, ans, needed, *xs, ins, out):
+    from .complex import match_real, real_dtype
+    nb = ndim(g) - ndim(ans)
+    used = "".join(ins) + out
+    b = _fresh(used, nb)
+    used += b
+    sizes = _letter_sizes(ins, [shape(x) for x in xs])
+    res = []
+    for i, need in enumerate(needed):
+        if not need:
+            res.append(None)
+            continue
+        x = xs[i]
+        dtype = real_dtype(getattr(x, "dtype", np.float64))
+        others = "".join(s for j, s in enumerate(ins) if j != i) + out
+        ops = [g] + [xj for j, xj in enumerate(xs) if j != i]
+        specs = [b + out] + [s for j, s in enumerate(ins) if j != i]
+        target = ""
+        for c, d in zip(ins[i], shape(x)):
+            if c in target:
+                # A repeated index (a diagonal): the cotangent lives on the diagonal.
+                f = _fresh(used, 1)
+                used += f
+                ops.append(np.eye(d, dtype=dtype))
+                specs.append(c + f)
+                target += f
+            elif d == 1 and sizes[c] != 1:
+                # A broadcast axis of length 1: sum the cotangent over it.
+                f = _fresh(used, 1)
+                used += f
+                ops.append(np.ones(1, dtype=dtype))
+                specs.append(f)
+                target += f
+            elif c not in others:
+                # Summed over in this operand only: the cotangent is constant along it.
+                ops.append(np.ones(d, dtype=dtype))
+                specs.append(c)
+                target += c
+            else:
+                target += c
+        r = bind(einsum_p, *ops, ins=tuple(specs), out=b + target)
+        res.append(match_real(r, x))
+    return tuple(res)
+
+
+def _einsum_sparsity(pats, ans, primals, params, local):
+    """Output element o depends on element e of operand i when some assignment of all
+    indices gives o and e and every other operand is non-zero there (a traced operand
+    counts as non-zero in global mode).  The assignments are enumerated, so the work is
+    that of the einsum itself; beyond a few million the rule falls back to dense."""
+    import scipy.sparse as sp
+    ins, out = params["ins"], params["out"]
+    m = int(np.size(ans))
+    n = next(P.shape[1] for P in pats if P is not None)
+    sizes = _letter_sizes(ins, [np.shape(x) for x in primals])
+    letters = sorted(sizes)
+    total = int(np.prod([sizes[c] for c in letters]))
+    if total > 4_000_000:
+        cols = np.unique(np.concatenate([P.indices for P in pats if P is not None]))
+        return sp.csr_array((np.ones(m * cols.size, dtype=bool), np.tile(cols, m),
+                             np.arange(m + 1) * cols.size), shape=(m, n))
+    grid = np.indices([sizes[c] for c in letters]).reshape(len(letters), total)
+    pos = {c: grid[k] for k, c in enumerate(letters)}
+    zero = np.zeros(total, dtype=np.intp)
+
+    def flat(spec: str, shp: tuple) -> np.ndarray:
+        # A repeated letter reads one position twice: the diagonal, by construction.
+        if not spec:
+            return zero
+        return np.ravel_multi_index([pos[c] if d != 1 else zero
+                                     for c, d in zip(spec, shp)], shp)
+
+    out_idx = flat(out, np.shape(ans))
+    acc = None
+    for i, P in enumerate(pats):
+        if P is None:
+            continue
+        keep = np.ones(total, dtype=bool)
+        for j, (spec, x) in enumerate(zip(ins, primals)):
+            if j != i and (pats[j] is None or local):
+                keep &= np.asarray(x).ravel()[flat(spec, np.shape(x))] != 0
+        S = sp.csr_array((np.ones(int(keep.sum()), dtype=bool),
+                          (out_idx[keep], flat(ins[i], np.shape(primals[i]))[keep])),
+                         shape=(m, int(np.size(primals[i]))))
+        part = (S @ P).tocsr().astype(bool)
+        acc = part if acc is None else (acc + part).tocsr()
+    return acc
+
+
+einsum_p = define("einsum", _einsum_impl, jvp_all=_einsum_jvp, vjp_all=_einsum_vjp,
+                  linear=False, sparsity=_einsum_sparsity, cost=None)
+
+
+def parse_einsum(subscripts: str, shapes: Sequence[tuple]) -> tuple[tuple, str]:
+    """numpy's einsum subscripts (implicit or explicit output, ellipses) in the canonical
+    form of the primitive: one letter string per operand and one for the output."""
+    s = subscripts.replace(" ", "")
+    lhs, arrow, rhs = s.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: the subscripts name {len(terms)} operands but "
+                         f"{len(shapes)} were given")
+    for t in terms + [rhs]:
+        bad = set(t.replace("...", "")) - set(_LETTERS)
+        if bad or t.count("...") > 1:
+            raise ValueError(f"einsum: invalid subscripts {subscripts!r}")
+    ell = []
+    for t, shp in zip(terms, shapes):
+        named = len(t.replace("...", ""))
+        e = len(shp) - named if "..." in t else 0
+        if e < 0 or ("..." not in t and named != len(shp)):
+            raise ValueError(f"einsum: operand subscripts {t!r} do not match an operand "
+                             f"with {len(shp)} dimensions")
+        ell.append(e)
+    k = max(ell, default=0)
+    fill = _fresh(s, k)
+    ins = tuple(t.replace("...", fill[k - e:]) for t, e in zip(terms, ell))
+    if not arrow:
+        letters = "".join(terms).replace("...", "")
+        out = fill + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    elif "..." in rhs:
+        out = rhs.replace("...", fill)
+    elif any(ell):
+        raise ValueError("einsum: output has more dimensions than subscripts given in "
+                         "einstein sum, but no '...' ellipsis provided to broadcast the "
+                         "extra dimensions.")
+    else:
+        out = rhs
+    return ins, out
+
+
+def einsum(subscripts: str, *operands: Any) -> Any:
+    """numpy's einsum over any number of operands (implicit or explicit output, repeated
+    indices, ellipses).  Derivatives: operand i's tangent takes its place (JVP); the
+    cotangent contracted with the other operands gives operand i's subscripts (VJP)."""
+    ins, out = parse_einsum(subscripts, [shape(o) for o in operands])
+    return bind(einsum_p, *operands, ins=ins, out=out)
+
+
+# ---- products built from matmul, einsum and elementwise ops ------------------------------
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    """numpy's tensordot: contract ``axes`` (an int: the last n of a with the first n of
+    b; or a pair of axis sequences) as one matmul of the reshaped operands."""
+    na, nb_ = ndim(a), ndim(b)
+    if isinstance(axes, (int, np.integer)):
+        n = int(axes)
+        if n < 0 or n > min(na, nb_):
+            raise ValueError(f"tensordot: axes={n} is out of range")
+        ax_a, ax_b = list(range(na - n, na)), list(range(n))
+    else:
+        ax_a, ax_b = axes
+        ax_a = [ax_a] if isinstance(ax_a, (int, np.integer)) else list(ax_a)
+        ax_b = [ax_b] if isinstance(ax_b, (int, np.integer)) else list(ax_b)
+        if len(ax_a) != len(ax_b):
+            raise ValueError("tensordot: shape-mismatch for sum")
+        ax_a = [int(x) % na for x in ax_a]
+        ax_b = [int(x) % nb_ for x in ax_b]
+    sa, sb = shape(a), shape(b)
+    if any(sa[i] != sb[j] for i, j in zip(ax_a, ax_b)):
+        raise ValueError("tensordot: shape-mismatch for sum")
+    free_a = [i for i in range(na) if i not in ax_a]
+    free_b = [j for j in range(nb_) if j not in ax_b]
+    k = int(np.prod([sa[i] for i in ax_a]))
+    lhs = OPS["reshape"](OPS["transpose"](a, free_a + ax_a), (-1, k))
+    rhs = OPS["reshape"](OPS["transpose"](b, ax_b + free_b), (k, -1))
+    out_shape = tuple(sa[i] for i in free_a) + tuple(sb[j] for j in free_b)
+    return OPS["reshape"](matmul(lhs, rhs), out_shape)
+
+
+def outer(a: Any, b: Any) -> Any:
+    """numpy's outer: ``ravel(a)[:, None] * ravel(b)[None, :]``."""
+    return OPS["reshape"](a, (-1, 1)) * OPS["reshape"](b, (1, -1))
+
+
+def inner(a: Any, b: Any) -> Any:
+    """numpy's inner: a sum product over the last axes of ``a`` and ``b``."""
+    if ndim(a) == 0 or ndim(b) == 0:
+        return OPS["multiply"](a, b)
+    return tensordot(a, b, ([-1], [-1]))
+
+
+def vdot(a: Any, b: Any) -> Any:
+    """numpy's vdot: ``sum(conj(ravel(a)) * ravel(b))``, a scalar."""
+    from .complex import conj
+    return matmul(OPS["ravel"](conj(a)), OPS["ravel"](b))
+
+
+def kron(a: Any, b: Any) -> Any:
+    """numpy's kron, as one broadcast product of interleaved reshapes."""
+    sa, sb = shape(a), shape(b)
+    nd = max(len(sa), len(sb))
+    sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    a2 = OPS["reshape"](a, tuple(d for p in sa for d in (p, 1)))
+    b2 = OPS["reshape"](b, tuple(d for p in sb for d in (1, p)))
+    return OPS["reshape"](a2 * b2, tuple(p * q for p, q in zip(sa, sb)))
+
+
+for _f in (einsum, tensordot, outer, inner, vdot, kron):
+    OPS[_f.__name__] = _f

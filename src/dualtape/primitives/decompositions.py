@@ -1,0 +1,434 @@
+"""Matrix functions and decompositions: inv, solve, det, slogdet, cholesky, eigh, qr,
+svd, svdvals, pinv.  All act on the last two axes and broadcast over the others.
+
+Formulas (facts from the literature, written here with dualtape's own operations so
+they differentiate again): inverse, solve and determinant from Giles (2008), "An
+extended collection of matrix derivative results for forward and reverse mode AD";
+Cholesky from Murray (2016); the symmetric eigenproblem from Giles (2008); QR from
+Walter & Lehmann (2018) and Liao et al. (2019); SVD from Townsend (2016); the
+pseudo-inverse from Golub & Pereyra (1973).
+
+inv, solve, det and slogdet are holomorphic in the matrix entries and accept complex
+matrices (JAX's convention: plain transposes, no conjugation, in the VJPs).  The
+decompositions that involve conjugate transposes (cholesky, eigh, qr, svd, pinv) are
+for real matrices; the dualtape.numpy adapters reject complex traced input.
+
+Assumptions where derivatives exist only generically: eigh needs distinct
+eigenvalues, svd distinct non-zero singular values (svdvals only non-zero ones for
+its own derivative), qr full column rank, pinv a locally constant rank.  det's and
+solve's rules need a non-singular matrix (numpy raises LinAlgError otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..registry import bind
+from ._rules import OPS, define, expand_to, ndim, shape, unbroadcast
+from .complex import complex_, imag, is_complex, match_real, real, real_dtype
+from .linalg import einsum, matmul
+
+
+def _mT(x: Any) -> Any:
+    return OPS["swapaxes"](x, -1, -2)
+
+
+def _nb(t: Any, x: Any) -> int:
+    return ndim(t) - ndim(x)
+
+
+def _dtype(x: Any) -> Any:
+    dt = getattr(x, "dtype", np.dtype(np.float64))
+    return dt if dt.kind in "fc" else np.dtype(np.float64)
+
+
+def _eye(n: int, x: Any) -> np.ndarray:
+    return np.eye(n, dtype=_dtype(x))
+
+
+def _trace(x: Any) -> Any:
+    return einsum("...ii->...", x)
+
+
+def _diag(x: Any) -> Any:
+    return einsum("...ii->...i", x)
+
+
+def _diag_embed(v: Any) -> Any:
+    """A vector (last axis) as the diagonal of a matrix."""
+    n = shape(v)[-1]
+    return OPS["expand_dims"](v, -1) * _eye(n, v)
+
+
+def _mask(n: int, x: Any, lower: bool = True) -> np.ndarray:
+    """The lower (upper) triangle of ones with 1/2 on the diagonal."""
+    m = np.tril(np.ones((n, n))) if lower else np.triu(np.ones((n, n)))
+    return (m - 0.5 * np.eye(n)).astype(_dtype(x))
+
+
+def _sym_from_triangle(t: Any, lower: bool) -> Any:
+    """The symmetric matrix a routine reading only one triangle sees: the triangle and
+    its mirror image."""
+    n = shape(t)[-1]
+    tri = np.tril(np.ones((n, n))) if lower else np.triu(np.ones((n, n)))
+    strict = tri - np.eye(n)
+    return t * tri.astype(_dtype(t)) + _mT(t * strict.astype(_dtype(t)))
+
+
+def _to_triangle(m: Any, lower: bool) -> Any:
+    """Transpose of ``_sym_from_triangle``: ``tril(M) + tril(M^T, -1)`` (or triu)."""
+    return (m + _mT(m)) * _mask(shape(m)[-1], m, lower)
+
+
+def _off_diagonal_inverse(d: Any) -> Any:
+    """``F_ij = 1 / d_ij`` off the diagonal and 0 on it (d_ii = 0 is never divided)."""
+    n = shape(d)[-1]
+    eye = _eye(n, d)
+    return (1.0 - eye) / (d + eye)
+
+
+# ---- inv -----------------------------------------------------------------------------
+inv_p = define(
+    "inv", np.linalg.inv,
+    jvp=(lambda t, ans, a: -matmul(ans, matmul(t, ans)),),
+    vjp=(lambda g, ans, a: match_real(-matmul(_mT(ans), matmul(g, _mT(ans))), a),),
+    cost="matmul")
+
+
+def inv(a: Any) -> Any:
+    """The inverse of each square matrix in the last two axes."""
+    return bind(inv_p, a)
+
+
+# ---- solve ---------------------------------------------------------------------------
+def _solve_jvp(tangents, ans, a, b):
+    ta, tb = tangents
+    out = None
+    if tb is not None:
+        out = solve(a, expand_to(tb, _nb(tb, b), shape(b), ndim(ans)))
+    if ta is not None:
+        ta = expand_to(ta, _nb(ta, a), shape(a), ndim(ans))
+        c = -solve(a, matmul(ta, ans))
+        out = c if out is None else out + c
+    return out
+
+
+def _solve_vjp(g, ans, needed, a, b):
+    nb = ndim(g) - ndim(ans)
+    gb = solve(_mT(a), g)
+    ga = unbroadcast(-matmul(gb, _mT(ans)), shape(a), nb) if needed[0] else None
+    gb = unbroadcast(gb, shape(b), nb) if needed[1] else None
+    return match_real(ga, a), match_real(gb, b)
+
+
+solve_p = define("solve", np.linalg.solve, jvp_all=_solve_jvp, vjp_all=_solve_vjp,
+                 cost="matmul")
+
+
+def solve(a: Any, b: Any) -> Any:
+    """``a^-1 b`` for a stack of matrices ``b`` (..., M, K); stacks broadcast."""
+    return bind(solve_p, a, b)
+
+
+# ---- det and slogdet -----------------------------------------------------------------
+def _det_vjp(g, ans, a):
+    s = OPS["expand_dims"](OPS["expand_dims"](g * ans, -1), -1)
+    return match_real(s * _mT(inv(a)), a)
+
+
+det_p = define(
+    "det", np.linalg.det,
+    jvp=(lambda t, ans, a: ans * _trace(solve(a, t)),),
+    vjp=(_det_vjp,), cost=None)
+
+
+def det(a: Any) -> Any:
+    """The determinant of each square matrix in the last two axes."""
+    return bind(det_p, a)
+
+
+def _slogdet_impl(a):
+    sign, logabs = np.linalg.slogdet(a)
+    return sign, logabs
+
+
+def _slogdet_jvp(tangents, ans, a):
+    tau = _trace(solve(a, tangents[0]))
+    if not is_complex(ans[0]):
+        return None, tau                        # the sign of a real det is locally constant
+    # d log det = tau: its real part moves log|det|, its imaginary part turns the sign.
+    return ans[0] * complex_(0.0, imag(tau)), real(tau)
+
+
+def _slogdet_vjp(g, ans, needed, a):
+    g_sign, g_log = g
+    sign = ans[0]
+    if not is_complex(sign):
+        if g_log is None:
+            return (None,)
+        w = g_log
+    else:
+        # <g_s, sign * i Im(tau)> + <g_l, Re(tau)> = Re(w tau) with w = g_l + i Im(g_s sign)
+        zero = np.zeros(shape(sign), dtype=real_dtype(sign.dtype))
+        w = complex_(zero if g_log is None else g_log,
+                     zero if g_sign is None else imag(g_sign * sign))
+    s = OPS["expand_dims"](OPS["expand_dims"](w, -1), -1)
+    return (s * _mT(inv(a)),)
+
+
+slogdet_p = define("slogdet", _slogdet_impl, jvp_all=_slogdet_jvp, vjp_all=_slogdet_vjp,
+                   multiple_results=True, cost=None)
+
+
+def slogdet(a: Any) -> tuple:
+    """``(sign, log|det|)``; the sign of a real matrix has no derivative."""
+    return bind(slogdet_p, a)
+
+
+# ---- cholesky ------------------------------------------------------------------------
+def _cholesky_jvp(t, ans, a):
+    # L' = L Phi(L^-1 S L^-T), S the symmetric matrix the lower triangle of t stands for.
+    s = _sym_from_triangle(t, lower=True)
+    x = solve(ans, _mT(solve(ans, s)))
+    return matmul(ans, x * _mask(shape(a)[-1], a))
+
+
+def _cholesky_vjp(g, ans, a):
+    lt = _mT(ans)
+    p = matmul(lt, g) * _mask(shape(a)[-1], a)
+    m = _mT(solve(lt, _mT(solve(lt, p))))       # L^-T P L^-1
+    return match_real(_to_triangle(m, lower=True), a)
+
+
+cholesky_p = define("cholesky", np.linalg.cholesky, jvp=(_cholesky_jvp,),
+                    vjp=(_cholesky_vjp,), cost="matmul")
+
+
+def cholesky(a: Any) -> Any:
+    """The lower Cholesky factor; reads only the lower triangle of ``a`` (as numpy)."""
+    return bind(cholesky_p, a)
+
+
+# ---- eigh ----------------------------------------------------------------------------
+def _eigh_impl(a, UPLO):
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    return w, v
+
+
+def _eigh_F(w: Any) -> Any:
+    # F_ij = 1 / (w_j - w_i) off the diagonal.
+    return _off_diagonal_inverse(OPS["expand_dims"](w, -2) - OPS["expand_dims"](w, -1))
+
+
+def _eigh_jvp(tangents, ans, a, UPLO):
+    w, v = ans
+    s = _sym_from_triangle(tangents[0], lower=UPLO == "L")
+    vsv = matmul(_mT(v), matmul(s, v))
+    return _diag(vsv), matmul(v, _eigh_F(w) * vsv)
+
+
+def _eigh_vjp(g, ans, needed, a, UPLO):
+    w, v = ans
+    gw, gv = g
+    inner = None
+    if gw is not None:
+        inner = _diag_embed(gw)
+    if gv is not None:
+        c = _eigh_F(w) * matmul(_mT(v), gv)
+        inner = c if inner is None else inner + c
+    m = matmul(v, matmul(inner, _mT(v)))
+    return (match_real(_to_triangle(m, lower=UPLO == "L"), a),)
+
+
+eigh_p = define("eigh", _eigh_impl, jvp_all=_eigh_jvp, vjp_all=_eigh_vjp,
+                multiple_results=True, cost="matmul")
+
+
+def eigh(a: Any, UPLO: str = "L") -> tuple:
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, reading the
+    ``UPLO`` triangle only; derivatives need distinct eigenvalues."""
+    return bind(eigh_p, a, UPLO=UPLO)
+
+
+# ---- qr (reduced, m >= n) ------------------------------------------------------------
+def _qr_impl(a):
+    q, r = np.linalg.qr(a, mode="reduced")
+    return q, r
+
+
+def _right_rinv(x: Any, r: Any) -> Any:
+    """``x r^-1``."""
+    return _mT(solve(_mT(r), _mT(x)))
+
+
+def _qr_jvp(tangents, ans, a):
+    q, r = ans
+    n = shape(a)[-1]
+    strict = np.tril(np.ones((n, n)), -1).astype(_dtype(a))
+    dx_rinv = _right_rinv(tangents[0], r)
+    qt = matmul(_mT(q), dx_rinv)
+    low = qt * strict
+    omega = low - _mT(low)                      # skew-symmetric part: Q^T dQ
+    dq = matmul(q, omega - qt) + dx_rinv
+    dr = matmul(qt - omega, r)
+    return dq, dr
+
+
+def _qr_vjp(g, ans, needed, a):
+    q, r = ans
+    gq, gr = g
+    n = shape(a)[-1]
+    m = None
+    if gr is not None:
+        m = matmul(r, _mT(gr))
+    if gq is not None:
+        c = -matmul(_mT(gq), q)
+        m = c if m is None else m + c
+    low = np.tril(np.ones((n, n))).astype(_dtype(a))
+    strict = np.tril(np.ones((n, n)), -1).astype(_dtype(a))
+    copyltu = m * low + _mT(m * strict)
+    x = matmul(q, copyltu)
+    if gq is not None:
+        x = gq + x
+    return (match_real(_mT(solve(r, _mT(x))), a),)   # x R^-T
+
+
+qr_p = define("qr", _qr_impl, jvp_all=_qr_jvp, vjp_all=_qr_vjp, multiple_results=True,
+              cost="matmul")
+
+
+def qr(a: Any) -> tuple:
+    """Reduced QR of matrices with at least as many rows as columns (full column rank
+    for derivatives)."""
+    m, n = shape(a)[-2:]
+    if m < n:
+        raise ValueError("qr primitive: needs m >= n (the adapter handles wide matrices)")
+    return bind(qr_p, a)
+
+
+# ---- svd (reduced) and svdvals -------------------------------------------------------
+def _svd_impl(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return u, s, vh
+
+
+def _col(s: Any) -> Any:
+    return OPS["expand_dims"](s, -1)
+
+
+def _row(s: Any) -> Any:
+    return OPS["expand_dims"](s, -2)
+
+
+def _svd_F(s: Any) -> Any:
+    s2 = s * s
+    return _off_diagonal_inverse(_row(s2) - _col(s2))   # 1 / (s_j^2 - s_i^2)
+
+
+def _svd_jvp(tangents, ans, a):
+    u, s, vh = ans
+    t = tangents[0]
+    v = _mT(vh)
+    tv = matmul(t, v)
+    dp = matmul(_mT(u), tv)
+    dpt = _mT(dp)
+    f = _svd_F(s)
+    du = matmul(u, f * (dp * _row(s) + _col(s) * dpt)) + (tv - matmul(u, dp)) / _row(s)
+    tu = matmul(_mT(t), u)
+    dv = matmul(v, f * (_col(s) * dp + dpt * _row(s))) + (tu - matmul(v, dpt)) / _row(s)
+    return du, _diag(dp), _mT(dv)
+
+
+def _svd_vjp(g, ans, needed, a):
+    u, s, vh = ans
+    gu, gs, gvh = g
+    f = _svd_F(s)
+    inner = None
+    extra = None
+    if gs is not None:
+        inner = _diag_embed(gs)
+    if gu is not None:
+        utgu = matmul(_mT(u), gu)
+        c = (f * (utgu - _mT(utgu))) * _row(s)
+        inner = c if inner is None else inner + c
+        extra = matmul((gu - matmul(u, utgu)) / _row(s), vh)
+    if gvh is not None:
+        gv = _mT(gvh)
+        vtgv = matmul(vh, gv)
+        c = _col(s) * (f * (vtgv - _mT(vtgv)))
+        inner = c if inner is None else inner + c
+        e = matmul(u / _row(s), gvh - matmul(_mT(vtgv), vh))
+        extra = e if extra is None else extra + e
+    out = matmul(u, matmul(inner, vh)) if inner is not None else None
+    if extra is not None:
+        out = extra if out is None else out + extra
+    return (match_real(out, a),)
+
+
+svd_p = define("svd", _svd_impl, jvp_all=_svd_jvp, vjp_all=_svd_vjp,
+               multiple_results=True, cost="matmul")
+
+
+def svd(a: Any) -> tuple:
+    """Reduced SVD ``(u, s, vh)``; derivatives need distinct non-zero singular values."""
+    return bind(svd_p, a)
+
+
+def _svdvals_jvp(t, ans, a):
+    u, _, vh = svd(a)
+    return OPS["sum"](u * matmul(t, _mT(vh)), -2)     # diag(U^T t V)
+
+
+def _svdvals_vjp(g, ans, a):
+    u, _, vh = svd(a)
+    return match_real(matmul(u * _row(g), vh), a)     # U diag(g) V^T
+
+
+svdvals_p = define("svdvals", lambda a: np.linalg.svd(a, compute_uv=False),
+                   jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,), cost="matmul")
+
+
+def svdvals(a: Any) -> Any:
+    """Singular values (descending) of each matrix in the last two axes."""
+    return bind(svdvals_p, a)
+
+
+# ---- pinv ----------------------------------------------------------------------------
+def _pinv_jvp(t, ans, a, rcond, hermitian):
+    p, pt = ans, _mT(ans)
+    tt = _mT(t)
+    ppt_tt = matmul(matmul(p, pt), tt)
+    tt_ptp = matmul(tt, matmul(pt, p))
+    return (-matmul(p, matmul(t, p))
+            + ppt_tt - matmul(matmul(ppt_tt, a), p)
+            + tt_ptp - matmul(p, matmul(a, tt_ptp)))
+
+
+def _pinv_vjp(g, ans, a, rcond, hermitian):
+    p, pt = ans, _mT(ans)
+    gt = _mT(g)
+    gt_ppt = matmul(gt, matmul(p, pt))
+    ptp_gt = matmul(matmul(pt, p), gt)
+    return match_real(-matmul(pt, matmul(g, pt))
+                      + gt_ppt - matmul(a, matmul(p, gt_ppt))
+                      + ptp_gt - matmul(matmul(ptp_gt, p), a), a)
+
+
+def _pinv_impl(a, rcond, hermitian):
+    return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
+
+
+pinv_p = define("pinv", _pinv_impl, jvp=(_pinv_jvp,), vjp=(_pinv_vjp,), cost="matmul")
+
+
+def pinv(a: Any, rcond: float = 1e-15, hermitian: bool = False) -> Any:
+    """Moore-Penrose pseudo-inverse (singular values below ``rcond`` times the largest
+    are cut, numpy's rule); the derivative holds where the rank is locally constant
+    (Golub & Pereyra)."""
+    return bind(pinv_p, a, rcond=float(rcond), hermitian=bool(hermitian))
+
+
+for _f in (inv, solve, det, slogdet, cholesky, eigh, qr, svd, svdvals, pinv):
+    OPS["linalg_" + _f.__name__] = _f
