@@ -64,6 +64,8 @@ class TracedArray(Tracer):
     __le__, __ge__ = _binary(_ew.less_equal_p)
     __eq__ = _binary(_ew.equal_p)[0]  # type: ignore[assignment]
     __ne__ = _binary(_ew.not_equal_p)[0]  # type: ignore[assignment]
+    __mod__, __rmod__ = _binary(_ew.mod_p)
+    __floordiv__, __rfloordiv__ = _binary(_ew.floor_divide.primitive)
     __and__, __rand__ = _binary(_ew.logical_and.primitive)
     __or__, __ror__ = _binary(_ew.logical_or.primitive)
     __xor__, __rxor__ = _binary(_ew.logical_xor.primitive)
@@ -93,20 +95,26 @@ class TracedArray(Tracer):
         raise TypeError(
             f"a traced value ({self._trace.mode} mode) cannot be converted to a plain "
             f"number or numpy array: that would silently drop its derivative. Use "
-            f"`.primal` (or `.value`) to read the value on purpose.")
+            f"`.primal` (or `.value`) to read the value on purpose. A library function "
+            f"that converts its input with numpy.asarray (scipy.special.logsumexp, for "
+            f"one) cannot be traced: use its dualtape.numpy / dualtape.scipy version.")
 
     __float__ = __int__ = __complex__ = __array__ = _no_conversion
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        home = "scipy.special" if type(ufunc).__module__.startswith("scipy") or \
+            not hasattr(np, ufunc.__name__) else "numpy"
         if method != "__call__":
-            raise _no_rule(f"numpy.{ufunc.__name__}.{method}", inputs)
+            raise _no_rule(f"{home}.{ufunc.__name__}.{method}", inputs)
         if not kwargs:
             prim = _UFUNC_PRIMS.get(ufunc)
             if prim is not None:
                 return bind(prim, *inputs)
         fn = _UFUNCS.get(ufunc)
         if fn is None:
-            raise _no_rule(f"numpy.{ufunc.__name__}", inputs)
+            hint = " (import dualtape.scipy.special to register scipy's)" \
+                if home == "scipy.special" else ""
+            raise _no_rule(f"{home}.{ufunc.__name__}{hint}", inputs)
         return fn(*inputs, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
