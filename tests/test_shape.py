@@ -396,3 +396,24 @@ def test_plain_constructors_leave_traces_alone():
 def test_moves_cost_no_flops():
     c = dt.count(lambda x: np.tile(np.flip(np.roll(x, 1), 0), 2)[::2], X2)
     assert c.primal_flops == 0
+
+
+def test_positions_are_plain_and_refused_by_global_sparsity():
+    x = X2
+
+    def f(v):
+        for got, want in ((np.argmax(v, axis=0), np.argmax(x, axis=0)),
+                          (np.argmin(v), np.argmin(x)),
+                          (v.argmax(axis=1), x.argmax(axis=1)),
+                          (np.argpartition(v, 2, axis=1), np.argpartition(x, 2, axis=1))):
+            assert isinstance(got, (np.ndarray, np.integer))
+            np.testing.assert_array_equal(got, want)
+        return np.take_along_axis(v, np.argsort(v, axis=1), axis=1)
+    dt.jacfwd(f)(x)
+    dt.jacrev(f)(x)
+    # positions depend on the values: fine locally, an error for a global pattern
+    J = dt.jacfwd(f)(x).reshape(12, 12)
+    np.testing.assert_array_equal(dt.sparsity(f, x, kind="local").toarray(), J != 0)
+    for pos in (np.argsort, np.argmax, np.argmin):
+        with pytest.raises(ValueError, match="kind='local'"):
+            dt.sparsity(lambda v: v.ravel()[pos(v)], x)

@@ -71,6 +71,9 @@ FUNCTIONS: dict[str, Row] = {
     "sort": Row(_sq(lambda x: dnp.sort(x, axis=0) + dnp.sort(x, axis=None)[:4]), _distinct),
     "partition": Row(_sq(lambda x: dnp.partition(x, 2)), _distinct),
     "argsort": Row(lambda x: dnp.argsort(x, axis=0), _distinct, nondiff=True),
+    "argpartition": Row(lambda x: dnp.argpartition(x, 1), _distinct, nondiff=True),
+    "argmax": Row(lambda x: dnp.argmax(x, axis=1), _distinct, nondiff=True),
+    "argmin": Row(lambda x: dnp.argmin(x, keepdims=True), _distinct, nondiff=True),
     # the functional update
     "at": Row(_sq(lambda x, y: dnp.at(x)[:, [0, 0, 2]].add(y)
                   + dnp.at(x)[1, [2, 0, 2]].set(y) * dnp.at(x)[0].multiply(y)), PAIR),

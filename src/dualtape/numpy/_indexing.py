@@ -21,8 +21,8 @@ from ._construct import _dtype, asarray
 from ._dispatch import _dispatches, _no_out, _plain
 
 __all__ = [
-    "argsort", "at", "diag", "diagonal", "partition", "sort", "take", "take_along_axis",
-    "trace", "tril", "triu",
+    "argmax", "argmin", "argpartition", "argsort", "at", "diag", "diagonal", "partition",
+    "sort", "take", "take_along_axis", "trace", "tril", "triu",
 ]
 
 
@@ -176,12 +176,52 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
     return _so.partition(a, np.asarray(_plain(kth)), axis)
 
 
+def _positions(name: str, a: Any) -> np.ndarray:
+    """The plain value of ``a``, for a function returning positions (no derivative).
+
+    Positions depend on the values, so global sparsity detection (a pattern for every
+    input) cannot use them: there it is an error, like a Python branch on a comparison.
+    """
+    x = a
+    while isinstance(x, Tracer):
+        trace = x._trace
+        if trace.mode == "sparsity" and not getattr(trace, "local", True):
+            raise ValueError(
+                f"{name} of a traced value depends on the input's values, so no sparsity "
+                f"pattern computed from it holds for every input (global detection). Use "
+                f"dt.sparsity(f, x, kind='local') for the pattern at this point.")
+        x = x.primal
+    return x
+
+
 @_dispatches(np.argsort)
 def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *,
             stable: Any = None) -> np.ndarray:
     """Indices that sort ``a``: plain integers (no derivative)."""
     kw = {} if stable is None else {"stable": stable}
-    return np.argsort(_plain(a), axis=axis, kind=kind, order=order, **kw)
+    return np.argsort(_positions("argsort", a), axis=axis, kind=kind, order=order, **kw)
+
+
+@_dispatches(np.argpartition)
+def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
+                 order: Any = None) -> np.ndarray:
+    """Indices that partition ``a``: plain integers (no derivative)."""
+    return np.argpartition(_positions("argpartition", a), kth, axis=axis, kind=kind,
+                           order=order)
+
+
+@_dispatches(np.argmax)
+def argmax(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+    """Index of the maximum: plain integers (no derivative)."""
+    _no_out("argmax", out)
+    return np.argmax(_positions("argmax", a), axis=axis, keepdims=keepdims)
+
+
+@_dispatches(np.argmin)
+def argmin(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+    """Index of the minimum: plain integers (no derivative)."""
+    _no_out("argmin", out)
+    return np.argmin(_positions("argmin", a), axis=axis, keepdims=keepdims)
 
 
 # ---- the functional update ------------------------------------------------------------
