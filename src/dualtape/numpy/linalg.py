@@ -247,6 +247,8 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Any:
         s = _dc.svdvals(_real_only(moved, "norm"))
         r = (OPS["max"](s, -1) if ord == 2 else OPS["min"](s, -1) if ord == -2
              else OPS["sum"](s, -1))
+        # At the zero matrix every U, V is a valid factor; take the subgradient 0.
+        r = OPS["where"](np.asarray(_plain(r)) > 0, r, 0.0)
         return _keep(r, x.ndim, axes) if keepdims else r
     if ord in (1, -1, np.inf, -np.inf):
         inner_axis, outer_axis = (row, col) if ord in (1, -1) else (col, row)

@@ -75,8 +75,10 @@ complex_p = define(
 
 
 def complex_(re: Any, im: Any) -> Any:
-    """``re + 1j * im`` for real ``re`` and ``im`` (broadcasting)."""
-    return bind(complex_p, re, im)
+    """``re + 1j * im`` from the real parts of ``re`` and ``im`` (broadcasting).  A
+    complex argument is a cotangent that reached a real value: its real part is the one
+    that counts (JAX's convention), taken here explicitly."""
+    return bind(complex_p, real(re), real(im))
 
 
 # ---- real, imag, conj ---------------------------------------------------------------
