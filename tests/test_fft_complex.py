@@ -218,6 +218,12 @@ def test_fft_sparsity_is_block_diagonal_over_untransformed_axes():
                                   np.kron(np.ones((3, 3)), np.eye(4)).astype(bool))
 
 
+def test_every_fft_function_has_a_table_row():
+    from tables import FUNCTION_TABLE
+    skip = {"fftfreq", "rfftfreq"}                     # numpy's own: no array input
+    assert not [n for n in dnp.fft.__all__ if n not in skip and f"fft.{n}" not in FUNCTION_TABLE]
+
+
 def test_fft_arguments():
     x = RNG.standard_normal(4)
     with pytest.raises(ValueError, match="Invalid norm"):

@@ -330,6 +330,14 @@ def test_namedtuple_results_can_be_returned():
     dt.jvp(lambda x: np.linalg.qr(x), (x,), (x,))
 
 
+def test_every_linalg_function_has_a_table_row():
+    from tables import FUNCTION_TABLE
+    skip = {"LinAlgError", "eig", "eigvals"}           # an exception; unsupported (raise)
+    missing = [n for n in dnp.linalg.__all__
+               if n not in skip and f"linalg.{n}" not in FUNCTION_TABLE]
+    assert not missing
+
+
 def test_matrix_rank_is_plain():
     a = RNG.standard_normal((3, 2))
 
@@ -347,3 +355,16 @@ def test_counting_and_sparsity_see_decompositions():
     assert c.by_primitive["eigh"][0] == 1 and c.derivative_calls > 0
     P = dt.sparsity(lambda a: np.linalg.inv(a), a)
     assert P.nnz == 81                                   # dense, as it must be
+
+
+@pytest.mark.parametrize("f", [
+    np.linalg.inv, np.linalg.det, np.linalg.svdvals, np.linalg.pinv,
+    lambda a: np.linalg.solve(a, np.ones((3, 2))), lambda a: np.linalg.cholesky(a),
+], ids=["inv", "det", "svdvals", "pinv", "solve", "cholesky"])
+def test_stacked_matrices_have_block_diagonal_patterns(f):
+    a = np.stack([spd(3), spd(3)])
+    P = dt.sparsity(f, a).toarray()
+    blocks = np.kron(np.eye(2), np.ones((P.shape[0] // 2, 9))).astype(bool)
+    np.testing.assert_array_equal(P, blocks)
+    J = dt.jacfwd(f)(a).reshape(P.shape)
+    assert np.all(P[J != 0])

@@ -17,6 +17,12 @@ Assumptions where derivatives exist only generically: eigh needs distinct
 eigenvalues, svd distinct non-zero singular values (svdvals only non-zero ones for
 its own derivative), qr full column rank, pinv a locally constant rank.  det's and
 solve's rules need a non-singular matrix (numpy raises LinAlgError otherwise).
+
+Structure: the single-result primitives are block diagonal over the stack axes (an
+output matrix depends on its own input matrix only, ``_stack_rule``); the
+multiple-result ones (slogdet, eigh, qr, svd) get the sparsity tracer's dense rule.
+Cost: the "matmul" tag (2 n^3 for an n x n inverse) where it is the right order;
+det and slogdet have none (one flop per output: the tags have no LU formula).
 """
 
 from __future__ import annotations
@@ -89,12 +95,49 @@ def _off_diagonal_inverse(d: Any) -> Any:
     return (1.0 - eye) / (d + eye)
 
 
+def _stack_rule(core_in: tuple, core_out: int):
+    """The structure of a map applied matrix by matrix: an output element depends on
+    every element of the matching matrix of each argument (stack axes broadcast), and
+    on nothing in the other matrices of the stack.  ``core_in[i]``: the number of
+    trailing axes of argument i one application reads; ``core_out``: that it writes."""
+    def rule(pats, ans, primals, params, local):
+        import scipy.sparse as sp
+
+        def onehot(rows, cols, shape):
+            return sp.csr_array((np.ones(len(rows), dtype=bool), (rows, cols)), shape=shape)
+        ys = np.shape(ans)
+        ob = ys[:len(ys) - core_out]
+        g = int(np.prod(ob))
+        m = int(np.prod(ys))
+        per = max(1, int(np.prod(ys[len(ob):])))
+        to_out = onehot(np.arange(m), np.arange(m) // per, (m, g))
+        grid = np.indices(ob).reshape(len(ob), g)
+        acc = None
+        for i, P in enumerate(pats):
+            if P is None:
+                continue
+            xs = np.shape(primals[i])
+            xb = xs[:len(xs) - core_in[i]]
+            size = int(np.prod(xs))
+            core = max(1, int(np.prod(xs[len(xb):])))
+            lead = len(ob) - len(xb)
+            src = (np.ravel_multi_index([grid[lead + k] if d != 1 else np.zeros(g, np.intp)
+                                         for k, d in enumerate(xb)], xb)
+                   if xb else np.zeros(g, np.intp))
+            nbx = int(np.prod(xb))
+            per_matrix = onehot(np.arange(size) // core, np.arange(size), (nbx, size)) @ P
+            part = to_out @ (onehot(np.arange(g), src, (g, nbx)) @ per_matrix)
+            acc = part if acc is None else acc + part
+        return acc.tocsr().astype(bool)
+    return rule
+
+
 # ---- inv -----------------------------------------------------------------------------
 inv_p = define(
     "inv", np.linalg.inv,
     jvp=(lambda t, ans, a: -matmul(ans, matmul(t, ans)),),
     vjp=(lambda g, ans, a: match_real(-matmul(_mT(ans), matmul(g, _mT(ans))), a),),
-    cost="matmul")
+    sparsity=_stack_rule((2,), 2), cost="matmul")
 
 
 def inv(a: Any) -> Any:
@@ -124,7 +167,7 @@ def _solve_vjp(g, ans, needed, a, b):
 
 
 solve_p = define("solve", np.linalg.solve, jvp_all=_solve_jvp, vjp_all=_solve_vjp,
-                 cost="matmul")
+                 sparsity=_stack_rule((2, 2), 2), cost="matmul")
 
 
 def solve(a: Any, b: Any) -> Any:
@@ -141,7 +184,7 @@ def _det_vjp(g, ans, a):
 det_p = define(
     "det", np.linalg.det,
     jvp=(lambda t, ans, a: ans * _trace(solve(a, t)),),
-    vjp=(_det_vjp,), cost=None)
+    vjp=(_det_vjp,), sparsity=_stack_rule((2,), 0), cost=None)
 
 
 def det(a: Any) -> Any:
@@ -203,7 +246,7 @@ def _cholesky_vjp(g, ans, a):
 
 
 cholesky_p = define("cholesky", np.linalg.cholesky, jvp=(_cholesky_jvp,),
-                    vjp=(_cholesky_vjp,), cost="matmul")
+                    vjp=(_cholesky_vjp,), sparsity=_stack_rule((2,), 2), cost="matmul")
 
 
 def cholesky(a: Any) -> Any:
@@ -387,7 +430,8 @@ def _svdvals_vjp(g, ans, a):
 
 
 svdvals_p = define("svdvals", lambda a: np.linalg.svd(a, compute_uv=False),
-                   jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,), cost="matmul")
+                   jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,),
+                   sparsity=_stack_rule((2,), 1), cost="matmul")
 
 
 def svdvals(a: Any) -> Any:
@@ -420,7 +464,8 @@ def _pinv_impl(a, rcond, hermitian):
     return np.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
 
 
-pinv_p = define("pinv", _pinv_impl, jvp=(_pinv_jvp,), vjp=(_pinv_vjp,), cost="matmul")
+pinv_p = define("pinv", _pinv_impl, jvp=(_pinv_jvp,), vjp=(_pinv_vjp,),
+                sparsity=_stack_rule((2,), 2), cost="matmul")
 
 
 def pinv(a: Any, rcond: float = 1e-15, hermitian: bool = False) -> Any:
