@@ -15,9 +15,14 @@ _FUNCS: dict[Any, Callable] = {}
 
 
 def _mode_of(args: Sequence) -> str:
+    """The mode of the innermost traced value among ``args`` (also inside lists)."""
     best = None
-    for a in args:
-        if isinstance(a, Tracer) and (best is None or a._level > best._level):
+    stack = list(args)
+    while stack:
+        a = stack.pop()
+        if isinstance(a, (list, tuple)):
+            stack.extend(a)
+        elif isinstance(a, Tracer) and (best is None or a._level > best._level):
             best = a
     return best._trace.mode if best is not None else "no"
 

@@ -97,7 +97,20 @@ class TracedArray(Tracer):
             f"number or numpy array: that would silently drop its derivative. Use "
             f"`.primal` (or `.value`) to read the value on purpose. A library function "
             f"that converts its input with numpy.asarray (scipy.special.logsumexp, for "
-            f"one) cannot be traced: use its dualtape.numpy / dualtape.scipy version.")
+            f"one) cannot be traced: use its dualtape.numpy / dualtape.scipy version; "
+            f"for a list of traced values use dualtape.numpy.array or numpy.stack.")
+
+    def sort(self, *args, **kwargs):
+        raise TypeError("x.sort() sorts in place, and traced values are immutable: "
+                        "write x = np.sort(x) (differentiable) instead")
+
+    def partition(self, *args, **kwargs):
+        raise TypeError("x.partition() works in place, and traced values are immutable: "
+                        "write x = np.partition(x, kth) instead")
+
+    def fill(self, *args, **kwargs):
+        raise TypeError("x.fill() writes in place, and traced values are immutable: use "
+                        "np.full_like(x, value) instead")
 
     __float__ = __int__ = __complex__ = __array__ = _no_conversion
 
@@ -151,7 +164,7 @@ class TracedArray(Tracer):
 _METHODS = frozenset({
     "sum", "mean", "max", "min", "prod", "var", "std", "ptp", "cumsum", "cumprod",
     "dot", "ravel", "flatten", "squeeze", "swapaxes", "clip", "round", "conj",
-    "conjugate", "trace", "diagonal", "repeat", "take", "sort", "argsort", "argmax",
+    "conjugate", "trace", "diagonal", "repeat", "take", "argsort", "argmax",
     "argmin", "all", "any", "nonzero", "copy",
 })
 _METHOD_ALIASES = {"flatten": "ravel", "conjugate": "conj", "copy": "asarray"}

@@ -58,6 +58,14 @@ divide_p = elementwise("divide", np.divide, (
 divide = _export(divide_p)
 
 
+def _dpow_dx(ans, x, y):
+    # y x^(y-1), written so that y = 0 gives 0 and not 0 * x^-1 = NaN at x = 0 (which
+    # the third derivative of x ** 2 would otherwise reach)
+    if isinstance(y, (int, float, np.integer, np.floating)):
+        return 0.0 if y == 0 else y * power(x, y - 1)
+    return where(y == 0, 0.0, y * power(x, y - 1))
+
+
 def _dpow_dy(ans, x, y):
     # d/dy x**y = x**y log x; at x == 0 the limit (for y > 0) is 0, not 0 * -inf.
     pos = x != 0
@@ -70,7 +78,7 @@ def _pow_singular(ans, x, y):
 
 
 power_p = elementwise("power", np.power, (
-    lambda ans, x, y: y * power(x, y - 1),
+    _dpow_dx,
     _dpow_dy,
 ), singular=_pow_singular)
 power = _export(power_p)
