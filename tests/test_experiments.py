@@ -23,9 +23,10 @@ def experiment(name: str):
 def ratio(method, n, m):
     """cost(J)/cost(f) in counted flops: cost(f) itself grows like m n, so the ratio is
     what grows linearly (n forward directions, m reverse ones)."""
-    f, x = experiment("modes_vs_n_m").make_problem(n, m)
-    jac = {"jacfwd": dt.jacfwd, "jacrev": dt.jacrev}[method](f)
-    return dt.count(jac, x).flops / dt.count(f, x).flops
+    case = experiment("modes_vs_n_m").case
+    f, args = case("f", n=n, m=m)
+    jac, _ = case(method, n=n, m=m)
+    return dt.count(jac, *args).flops / dt.count(f, *args).flops
 
 
 def test_forward_is_linear_in_n_and_reverse_linear_in_m():
@@ -41,8 +42,8 @@ def test_forward_is_linear_in_n_and_reverse_linear_in_m():
 
 
 def test_counts_are_deterministic():
-    f, x = experiment("modes_vs_n_m").make_problem(16, 8)
-    a = dt.count(dt.jacrev(f), x).as_dict()
-    b = dt.count(dt.jacrev(f), x).as_dict()
+    jac, args = experiment("modes_vs_n_m").case("jacrev", n=16, m=8)
+    a = dt.count(jac, *args).as_dict()
+    b = dt.count(jac, *args).as_dict()
     assert a == b
     assert np.isfinite(a["flops"]) and a["flops"] > 0
