@@ -64,12 +64,14 @@ EINSUMS = [
     ("ij,ij->ij", [(1, 3), (2, 3)]),
     ("ij,jk,kl,li->", [(2, 3), (3, 2), (2, 2), (2, 2)]),
     ("abc,cd,a->bd", [(2, 3, 2), (2, 3), (2,)]),
+    (",i->i", [(), (3,)]),
+    (",->", [(), ()]),
 ]
 
 
 @pytest.mark.parametrize("spec,shapes", EINSUMS, ids=[s for s, _ in EINSUMS])
 def test_einsum_values_and_derivatives_of_every_operand(spec, shapes):
-    ops = [RNG.standard_normal(s) for s in shapes]
+    ops = [np.asarray(RNG.standard_normal(s)) for s in shapes]
     got = dt.jvp(lambda x: np.einsum(spec, x, *ops[1:]), (ops[0],), (ops[0],))[0]
     np.testing.assert_allclose(got, np.einsum(spec, *ops), rtol=1e-12, atol=1e-12)
     for i in range(len(ops)):

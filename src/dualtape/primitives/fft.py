@@ -12,8 +12,8 @@ opposite normalisation, where c_k = 2 for the bins that stand for two conjugate
 frequencies and 1 for the zero (and, n even, the Nyquist) bin.
 
 Structure: an output element depends on the input elements that share its indices on
-the axes not transformed (a callable sparsity rule); cost: one flop per output element
-(the registry's cost tags have no n log n formula).
+the axes not transformed (a callable sparsity rule); cost: the "reduce" tag, one flop
+per input element (the registry's cost tags have no n log n formula).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ fft_p = define(
     "fft", _fft_impl,
     jvp=(lambda t, ans, x, axes, inverse, norm: fft(t, axes, inverse, norm),),
     vjp=(lambda g, ans, x, axes, inverse, norm: match_real(fft(g, axes, inverse, norm), x),),
-    linear=True, sparsity=_grouped_rule(lambda p: p["axes"]), cost=None)
+    linear=True, sparsity=_grouped_rule(lambda p: p["axes"]), cost="reduce")
 
 
 def fft(x: Any, axes: tuple, inverse: bool = False, norm: str = "backward") -> Any:
@@ -93,7 +93,7 @@ rfft_p = define(
     "rfft", lambda x, axis, norm: np.fft.rfft(x, axis=axis, norm=norm),
     jvp=(lambda t, ans, x, axis, norm: rfft(t, axis, norm),),
     vjp=(_rfft_vjp,),
-    linear=True, sparsity=_grouped_rule(lambda p: (p["axis"],)), cost=None)
+    linear=True, sparsity=_grouped_rule(lambda p: (p["axis"],)), cost="reduce")
 
 
 def rfft(x: Any, axis: int = -1, norm: str = "backward") -> Any:
@@ -122,7 +122,7 @@ irfft_p = define(
     "irfft", lambda x, axis, n, norm: np.fft.irfft(x, n=n, axis=axis, norm=norm),
     jvp=(lambda t, ans, x, axis, n, norm: irfft(t, axis, n, norm),),
     vjp=(_irfft_vjp,),
-    linear=True, sparsity=_grouped_rule(lambda p: (p["axis"],)), cost=None)
+    linear=True, sparsity=_grouped_rule(lambda p: (p["axis"],)), cost="reduce")
 
 
 def irfft(x: Any, axis: int, n: int, norm: str = "backward") -> Any:

@@ -228,8 +228,11 @@ def _einsum_sparsity(pats, ans, primals, params, local):
     return acc
 
 
+# Cost: the "matmul" tag, 2 k flops per output element with k the last axis of the first
+# operand: exact for the usual contractions (ij,jk->ik; ij,j->i; ...ij,...jk), only an
+# estimate for others (the tags have no general einsum formula).
 einsum_p = define("einsum", _einsum_impl, jvp_all=_einsum_jvp, vjp_all=_einsum_vjp,
-                  linear=False, sparsity=_einsum_sparsity, cost=None)
+                  linear=False, sparsity=_einsum_sparsity, cost="matmul")
 
 
 def parse_einsum(subscripts: str, shapes: Sequence[tuple]) -> tuple[tuple, str]:
@@ -275,6 +278,16 @@ def einsum(subscripts: str, *operands: Any) -> Any:
     indices, ellipses).  Derivatives: operand i's tangent takes its place (JVP); the
     cotangent contracted with the other operands gives operand i's subscripts (VJP)."""
     ins, out = parse_einsum(subscripts, [shape(o) for o in operands])
+    first = next((i for i, o in enumerate(operands) if ndim(o) > 0), None)
+    if first is None:                   # scalars only: their product
+        r = operands[0]
+        for o in operands[1:]:
+            r = OPS["multiply"](r, o)
+        return r
+    if first:                           # the cost tag reads the first operand's last axis
+        order = [first] + [i for i in range(len(operands)) if i != first]
+        operands = tuple(operands[i] for i in order)
+        ins = tuple(ins[i] for i in order)
     return bind(einsum_p, *operands, ins=ins, out=out)
 
 
