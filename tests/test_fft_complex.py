@@ -84,7 +84,8 @@ def test_conjugate_real_imag_rules():
     lambda z: dnp.angle(z) * 3.0,
     lambda z: cx.complex_abs(z * z),
     lambda z: dnp.exp(z) * dnp.conj(z),
-], ids=["real_imag", "conj", "np_spellings", "angle", "abs", "exp_conj"])
+    lambda z: z.real * z.imag ** 2 + z.conj() * z.conjugate(),
+], ids=["real_imag", "conj", "np_spellings", "angle", "abs", "exp_conj", "methods"])
 def test_complex_functions_both_modes_second_order(f):
     check_complex(f, crandn(3), order=2)
 

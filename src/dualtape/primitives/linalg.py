@@ -1,6 +1,13 @@
-"""Matrix products.  ``matmul`` follows numpy: 1-D operands are promoted to a row (left)
+"""Products.  ``matmul`` follows numpy: 1-D operands are promoted to a row (left)
 or a column (right) and stacked axes broadcast.  Its rules work on the promoted shapes
 and restore the output's shape, so batch axes of tangents never meet numpy's 1-D rules.
+
+``einsum`` is one primitive over any number of operands in a canonical form (letters
+only); its JVP puts each tangent in its operand's place, its VJP contracts the
+cotangent with the other operands into the operand's subscripts (identity factors put
+a diagonal back, ones spread over indices summed in that operand only).  Its structure
+rule is exact: it enumerates index assignments.  ``tensordot``, ``inner``, ``outer``,
+``vdot`` and ``kron`` are composites of matmul, reshapes and broadcast products.
 """
 
 from __future__ import annotations
