@@ -236,21 +236,13 @@ def test_fft_arguments():
     np.testing.assert_allclose(dnp.fft.fftfreq(4), np.fft.fftfreq(4))
 
 
-# ---- what the core still needs (reported; see the xfail reasons) ----------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "core: dnp.abs / np.abs / abs() on a complex traced value use the real abs "
-    "primitive (partial sign(z) = z/|z|), giving a complex tangent; they must route "
-    "complex input to dualtape.primitives.complex.complex_abs"))
+# ---- core conventions for complex values --------------------------------------------
 def test_core_abs_of_complex():
     z = np.array([3.0 + 4.0j])
     np.testing.assert_allclose(dt.jvp(dnp.abs, (z,), (np.ones(1, complex),))[1], [0.6])
     np.testing.assert_allclose(dt.grad(lambda z: dnp.sum(np.abs(z)))(z), [0.6 - 0.8j])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: a real input reached by a complex cotangent through core primitives "
-    "(multiply by 1j) keeps it complex; reverse mode must take the real part for real "
-    "primals (JAX's convention)"))
 def test_core_real_input_gets_real_gradient():
     x = np.array([0.3, 0.5])
     g = dt.grad(lambda x: dnp.sum(dnp.real(dnp.exp(1j * x))))(x)
@@ -258,8 +250,5 @@ def test_core_real_input_gets_real_gradient():
     np.testing.assert_allclose(g, -np.sin(x))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "dualtape.testing.check_grads pairs cotangents with np.vdot (conjugating); JAX's "
-    "convention needs the bilinear pairing Re(sum(u * v))"))
 def test_check_grads_accepts_holomorphic_functions():
     dt.check_grads(lambda z: z * z * dnp.exp(z), (crandn(3),), order=1)

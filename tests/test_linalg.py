@@ -323,10 +323,6 @@ def test_unsupported_and_non_differentiable_cases_raise_clearly():
         dt.grad(np.linalg.det)(np.ones((2, 2)))        # singular: solve raises, no NaN
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: dualtape._api.unflatten rebuilds a tuple subclass with type(t)(generator), "
-    "which fails for namedtuples such as numpy's QRResult / EighResult; it needs "
-    "type(t)(*items) when the type has _fields"))
 def test_namedtuple_results_can_be_returned():
     x = RNG.standard_normal((3, 2))
     dt.jvp(lambda x: np.linalg.qr(x), (x,), (x,))

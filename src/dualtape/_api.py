@@ -35,7 +35,8 @@ def unflatten(spec: Any, leaves: Sequence) -> Any:
             return next(it)
         if s[0] is dict:
             return {k: build(v) for k, v in zip(s[1], s[2])}
-        return s[0](build(v) for v in s[1])
+        items = [build(v) for v in s[1]]
+        return s[0](*items) if hasattr(s[0], "_fields") else s[0](items)   # namedtuples
     return build(spec)
 
 

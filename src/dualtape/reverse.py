@@ -16,6 +16,7 @@ import numpy as np
 from ._api import (assemble, basis, check_float, flatten, select_args, shape_of, to_array,
                    unflatten, zeros_tangent)
 from .numpy import TracedArray
+from .primitives import OPS
 from .registry import Trace, state
 
 __all__ = ["Tape", "vjp", "vjp_batch", "grad", "value_and_grad", "jacrev"]
@@ -93,8 +94,10 @@ class Tape(Trace):
                 grads = _vjp_from_jvp(prim, g, ans, primals, params, needed)
             else:
                 grads = vjp(g, ans, primals, params, needed)
-            for p, gi in zip(parents, grads):
+            for p, gi, x in zip(parents, grads, primals):
                 if p is not None and gi is not None:
+                    if gi.dtype.kind == "c" and getattr(x, "dtype", gi.dtype).kind != "c":
+                        gi = OPS["real"](gi)      # a real input gets a real cotangent
                     c = cts[p]
                     cts[p] = gi if c is None else c + gi
         return [cts[w] for w in wanted]

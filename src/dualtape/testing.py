@@ -27,7 +27,9 @@ def _leaves(x: Any) -> list[np.ndarray]:
 
 
 def _inner(a: Any, b: Any) -> float:
-    return float(sum(np.vdot(np.ravel(x), np.ravel(y)).real
+    # Re(sum a b), no conjugation: the pairing under which a VJP is the transpose of the
+    # JVP for complex values too (the convention of JAX; real arrays are unaffected)
+    return float(sum(np.sum(np.ravel(x) * np.ravel(y)).real
                      for x, y in zip(_leaves(a), _leaves(b))))
 
 

@@ -72,7 +72,7 @@ class TracedArray(Tracer):
     def __invert__(self): return bind(_ew.logical_not.primitive, self)
     def __neg__(self): return self._trace.process(_ew.negative_p, (self,), _NO_PARAMS)
     def __pos__(self): return self
-    def __abs__(self): return self._trace.process(_ew.abs_p, (self,), _NO_PARAMS)
+    def __abs__(self): return _ew.abs(self)
     def __matmul__(self, o): return _la.matmul(self, o)
     def __rmatmul__(self, o): return _la.matmul(o, self)
     def __getitem__(self, idx): return _sh.getitem(self, idx)

@@ -99,7 +99,18 @@ sqrt = _export(sqrt_p)
 
 # ---- kinks ---------------------------------------------------------------------------
 abs_p = elementwise("abs", np.abs, (lambda ans, x: sign(x),))
-abs = _export(abs_p)  # noqa: A001  (numpy's name)
+_export(abs_p)
+
+
+def abs(x):  # noqa: A001  (numpy's name)
+    """|x|; for complex x the modulus, whose derivative is not a complex multiple of the
+    tangent, so it has a primitive of its own (``complex_abs``)."""
+    if getattr(x, "dtype", None) is not None and x.dtype.kind == "c":
+        return OPS["complex_abs"](x)
+    return bind(abs_p, x)
+
+
+OPS["abs"] = abs
 
 
 def _tie_weights(first: Any, second: Any, ans: Any) -> np.ndarray:
