@@ -207,3 +207,12 @@ def test_lists_of_traced_values_become_arrays():
         return dnp.sum(dnp.array([x[0] * x[1], x[1], 2.0]) ** 2)
     # d/dx0 = 2 (x0 x1) x1 = 2*2*... at (1, 2): 2*2*2 = 8 ; d/dx1 = 2 x0 x1 x0 + 2 x1 = 4+4
     np.testing.assert_allclose(dt.grad(f)(np.array([1.0, 2.0])), [8.0, 8.0])
+
+
+def test_dualtape_numpy_is_a_drop_in_for_constants_and_helpers():
+    for name in ("pi", "e", "inf", "nan", "newaxis", "float32", "float64", "int64", "ndim",
+                 "shape", "allclose", "random"):
+        assert getattr(dnp, name) is getattr(np, name), name
+    # the inspection helpers answer for traced values through numpy's dispatch
+    g = dt.grad(lambda x: dnp.sum(x) * dnp.shape(x)[0] * dnp.ndim(x))(np.ones(3))
+    np.testing.assert_array_equal(g, [3.0, 3.0, 3.0])

@@ -11,7 +11,7 @@ derivative is never dropped silently.
 from numpy import (e, euler_gamma, float16, float32, float64, inf, int32, int64,  # noqa: F401
                    nan, ndarray, newaxis, pi, random)
 from numpy import bool_, complex64, complex128, dtype, finfo, iinfo  # noqa: F401
-from numpy import allclose, array_equal, isclose  # noqa: F401
+from numpy import allclose, array_equal, isclose, ndim, shape, size  # noqa: F401
 
 from ._construct import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403

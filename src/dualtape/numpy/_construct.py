@@ -3,7 +3,8 @@
 ``zeros_like``, ``ones_like``, ``full_like`` and ``empty_like`` of a traced value are
 plain constants (they do not depend on its value); ``full_like`` with a traced fill
 value broadcasts it (and stays differentiable in it).  ``eye``, ``arange``, ``zeros``...
-are numpy's own.
+are numpy's own, and so are ``shape``, ``ndim`` and ``size`` (they answer for traced
+values through numpy's dispatch).
 
 Lists holding traced values: ``np.array([a, b])`` and ``np.asarray`` are not
 dispatched by numpy (they call ``__array__``, which raises a TypeError rather than drop
@@ -26,23 +27,22 @@ from ._dispatch import _dispatches, _no_out
 
 __all__ = [
     "arange", "array", "asarray", "copy", "empty", "empty_like", "eye", "full",
-    "full_like", "linspace", "ndim", "ones", "ones_like", "shape", "size", "zeros",
-    "zeros_like",
+    "full_like", "linspace", "ones", "ones_like", "zeros", "zeros_like",
 ]
 
 
 @_dispatches(np.shape)
-def shape(a: Any) -> tuple:
+def _shape(a: Any) -> tuple:
     return a.shape if isinstance(a, Tracer) else np.shape(a)
 
 
 @_dispatches(np.ndim)
-def ndim(a: Any) -> int:
+def _ndim(a: Any) -> int:
     return a.ndim if isinstance(a, Tracer) else np.ndim(a)
 
 
 @_dispatches(np.size)
-def size(a: Any, axis: int | None = None) -> int:
+def _size(a: Any, axis: int | None = None) -> int:
     if isinstance(a, Tracer):
         return a.size if axis is None else a.shape[axis]
     return np.size(a, axis)
@@ -50,7 +50,7 @@ def size(a: Any, axis: int | None = None) -> int:
 
 def _like_shape(a: Any, shape_: Any) -> tuple:
     if shape_ is None:
-        return shape(a)
+        return _shape(a)
     return (int(shape_),) if np.ndim(shape_) == 0 else tuple(int(s) for s in shape_)
 
 
@@ -134,7 +134,7 @@ def array(object: Any, dtype: Any = None, *, copy: bool = True, ndmin: int = 0, 
         return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin, **kwargs)
     a = asarray(object, dtype)
     if np.ndim(a) < ndmin:
-        a = _sh.reshape(a, (1,) * (ndmin - np.ndim(a)) + shape(a))
+        a = _sh.reshape(a, (1,) * (ndmin - np.ndim(a)) + _shape(a))
     return a
 
 
