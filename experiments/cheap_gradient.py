@@ -1,0 +1,170 @@
+"""The cheap gradient principle: ω = cost(grad f) / cost(f) stays bounded (ω ≤ 4 for
+the operation count, Griewank & Walther 2008) however many inputs f has.
+
+Two families, on one grid (family, width, depth):
+
+* ``mlp``: a tanh MLP (16 inputs, ``depth`` hidden layers of ``width`` units, 10
+  classes) on a fixed batch of 32 samples, softmax cross-entropy loss, gradient with
+  respect to every weight and bias (a list of (W, b) pairs) by ``dt.grad``;
+* ``chain``: a scalar pushed through ``depth`` = k elementwise operations (tanh, sin,
+  scaling, shifting in turn), width 1.
+
+Methods: "f" (the plain numpy function) and "grad".  ω is reported from exact counts
+(dualtape.count flops of grad over flops of f) and from wall-clock time.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+import dualtape as dt
+from dualtape.harness import sweep
+from dualtape.layers import CrossEntropy, Linear, Tanh
+
+import _common as C
+
+NAME = "cheap_gradient"
+DESCRIPTION = "ω = cost(grad)/cost(f) for MLPs (width, depth) and a scalar chain of k ops"
+METHODS = ["f", "grad"]
+KEYS = ("family", "width", "depth")
+BATCH, D_IN, CLASSES = 32, 16, 10
+
+
+def grids(quick: bool) -> list[dict[str, list]]:
+    if quick:
+        return [{"family": ["mlp"], "width": [8, 32, 128, 512, 1024], "depth": [1, 2, 4, 8]},
+                {"family": ["chain"], "width": [1], "depth": C.powers(10, 1, 10_000)}]
+    return [{"family": ["mlp"], "width": C.powers(2, 8, 2048), "depth": [1, 2, 4, 8, 16]},
+            {"family": ["chain"], "width": [1], "depth": C.powers(10, 1, 100_000)}]
+
+
+def make_mlp(width: int, depth: int, seed: int = 0):
+    """(loss, params): loss(params) is the mean cross-entropy of the MLP on a fixed batch;
+    params is a list of (W, b) pairs."""
+    rng = np.random.default_rng(seed)
+    sizes = [D_IN] + [width] * depth + [CLASSES]
+    params = [(rng.standard_normal((o, i)) / np.sqrt(i), 0.1 * rng.standard_normal(o))
+              for i, o in zip(sizes[:-1], sizes[1:])]
+    X = rng.standard_normal((BATCH, D_IN))
+    y = rng.integers(0, CLASSES, BATCH)
+    act, loss_fn = Tanh(), CrossEntropy()
+
+    def loss(params):
+        h = X
+        for j, (W, b) in enumerate(params):
+            h = Linear(W, b)(h)
+            if j < len(params) - 1:
+                h = act(h)
+        return loss_fn(h, y)
+
+    return loss, params
+
+
+def make_chain(k: int):
+    """(f, x): f applies k scalar elementwise operations to a 0-d array x."""
+    def f(x):
+        for i in range(k):
+            r = i % 4
+            if r == 0:
+                x = np.tanh(x)
+            elif r == 1:
+                x = np.sin(x)
+            elif r == 2:
+                x = 1.5 * x
+            else:
+                x = x + 0.25
+        return x
+
+    return f, np.array(0.3)
+
+
+def case(method: str, family: str, width: int, depth: int):
+    f, arg = make_mlp(width, depth) if family == "mlp" else make_chain(depth)
+    return (f if method == "f" else dt.grad(f)), (arg,)
+
+
+def run(quick: bool = True, results_dir="experiments/results", progress=True) -> list[dict]:
+    C.pin_blas_threads(1)
+    records = []
+    for g in grids(quick):
+        records += sweep(case, grid=g, methods=METHODS, repeats=7, name=NAME,
+                         out_dir=results_dir, count=True, progress=progress)
+    return records
+
+
+def parameters(width: int, depth: int) -> int:
+    sizes = [D_IN] + [width] * depth + [CLASSES]
+    return sum(o * i + o for i, o in zip(sizes[:-1], sizes[1:]))
+
+
+def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]:
+    import matplotlib.pyplot as plt
+
+    from dualtape.harness.plots import save_figure
+
+    rat = C.ratio_records(records, KEYS)
+    fig, axes = plt.subplots(1, 3, figsize=(15.5, 5.0), layout="constrained")
+    cmap = plt.get_cmap("viridis")
+
+    def band(ax):
+        ax.axhspan(1.0, 4.0, color="tab:green", alpha=0.10, zorder=0)
+        ax.axhline(4.0, color="tab:green", linewidth=1.5, linestyle="-",
+                   label="ω = 4 (bound on operation counts)")
+
+    mlp = [r for r in rat if r["family"] == "mlp"]
+    depths = sorted({r["depth"] for r in mlp})
+    for ax, quantity, what in [(axes[0], "flops_ratio", "operation counts"),
+                               (axes[1], "time_ratio", "wall-clock time")]:
+        band(ax)
+        for i, d in enumerate(depths):
+            where = {"depth": d, "method": "grad"}
+            xs, ys = C.series(mlp, "width", quantity, {**where, "statistic": "median"})
+            if not xs:
+                continue
+            lo = hi = None
+            if quantity == "time_ratio":
+                lo = C.series(mlp, "width", quantity, {**where, "statistic": "q25"})[1]
+                hi = C.series(mlp, "width", quantity, {**where, "statistic": "q75"})[1]
+            color = cmap(i / max(1, len(depths) - 1) * 0.9)
+            ax.plot(xs, ys, marker="o", markersize=4, color=color,
+                    label=f"depth {d} (ω {min(ys):.2f}–{max(ys):.2f})")
+            if lo and hi and len(lo) == len(xs) == len(hi):
+                ax.fill_between(xs, lo, hi, color=color, alpha=0.15, linewidth=0)
+        ax.set_xscale("log", base=2)
+        widths = sorted({r["width"] for r in mlp})
+        if widths:
+            C.log2_ticks(ax, widths)
+        ax.set_xlabel("hidden width (units per layer)")
+        ax.set_ylabel(f"ω = cost(grad) / cost(f)  ({what})")
+        ax.set_title(f"MLP, batch {BATCH}, tanh + softmax cross-entropy: ω by {what}",
+                     fontsize="medium")
+        ax.grid(True, alpha=0.3)
+
+    # Counts: linear axis from 0 shows the band; time may exceed it by far: log axis.
+    axes[0].set_ylim(0, 5)
+    axes[1].set_yscale("log")
+
+    ax = axes[2]
+    band(ax)
+    chain = [r for r in rat if r["family"] == "chain" and r["method"] == "grad"]
+    for quantity, what, style in [("flops_ratio", "counts", "-"), ("time_ratio", "time", "--")]:
+        xs, ys = C.series(chain, "depth", quantity, {"statistic": "median"})
+        if xs:
+            ax.plot(xs, ys, marker="o" if what == "counts" else "s", linestyle=style,
+                    markersize=4, label=f"ω by {what} ({min(ys):.2f}–{max(ys):.2f})",
+                    mfc="white" if what == "time" else None)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("chain length k (scalar elementwise operations)")
+    ax.set_ylabel("ω = cost(grad) / cost(f)")
+    ax.set_title("scalar chain x ↦ op_k(...op_1(x)): ω by counts and time",
+                 fontsize="medium")
+    ax.grid(True, which="major", alpha=0.3)
+
+    for a in axes:
+        a.legend(fontsize="small", loc="best")
+    fig.suptitle("Cheap gradient principle: ω = cost(gradient) / cost(function); shaded: "
+                 "the band 1 ≤ ω ≤ 4", fontsize="medium")
+    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME))

@@ -1,0 +1,135 @@
+"""Forward versus reverse mode for a full Jacobian as the input size n and the output
+size m grow.
+
+f(x) = sin(z)·z + exp(-z²) with z = tanh(A x), A an m×n matrix (fixed seed): one
+matrix product and a few elementwise operations, so cost(f) ~ m·n.  The full Jacobian
+costs about n·cost(f) by forward mode (n tangent directions) and m·cost(f) by reverse
+mode (m adjoint directions).  The plotted quantity is the ratio cost(J)/cost(f), in
+exact operation counts (dualtape.count flops) and in wall-clock time, because cost(f)
+itself grows with n and m.  Expected: slope 1 in n for forward (flat in m), slope 1 in
+m for reverse (flat in n), and forward cheaper exactly when n < m (crossover n ≈ m).
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+import dualtape as dt
+from dualtape.harness import sweep
+
+import _common as C
+
+NAME = "modes_vs_n_m"
+DESCRIPTION = "full Jacobian by jacfwd vs jacrev relative to f, over n and m (counts, time)"
+METHODS = ["f", "jacfwd", "jacrev"]
+KEYS = ("n", "m")
+
+
+def grid(quick: bool) -> dict[str, list[int]]:
+    if quick:
+        return {"n": C.powers(2, 1, 1024), "m": C.powers(2, 1, 1024)}
+    return {"n": C.powers(4, 1, 4096), "m": C.powers(4, 1, 4096)}
+
+
+def case(method: str, n: int, m: int):
+    f, x = C.tanh_problem(n, m)
+    fn = {"f": f, "jacfwd": dt.jacfwd(f), "jacrev": dt.jacrev(f)}[method]
+    return fn, (x,)
+
+
+def run(quick: bool = True, results_dir="experiments/results", progress=True) -> list[dict]:
+    C.pin_blas_threads(1)
+    return sweep(case, grid=grid(quick), methods=METHODS, repeats=5,
+                 name=NAME, out_dir=results_dir, count=True, progress=progress)
+
+
+def _fixed(values: list[int]) -> int:
+    """The fixed size of a slice: the largest grid value, where cost(f) is dominated by
+    arithmetic rather than by the interpreter's constant per-call overhead, so that the
+    time ratio means what the count ratio means."""
+    return max(values)
+
+
+def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]:
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+
+    from dualtape.harness.plots import save_figure
+
+    rat = C.ratio_records(records, KEYS)
+    ns = sorted({r["n"] for r in rat})
+    ms = sorted({r["m"] for r in rat})
+    m0, n0 = _fixed(ms), _fixed(ns)
+    fig, axes = plt.subplots(2, 2, figsize=(11.5, 9.0), layout="constrained")
+    colors = {"jacfwd": "tab:blue", "jacrev": "tab:red"}
+
+    for ax, x, other, fixed, sizes in [(axes[0, 0], "n", "m", m0, ns),
+                                       (axes[0, 1], "m", "n", n0, ms)]:
+        fit_from = sizes[-1] / 16 if len(sizes) > 3 else None
+        for method in ("jacfwd", "jacrev"):
+            for quantity, style, what in [("flops_ratio", "-", "counts"),
+                                          ("time_ratio", "--", "time")]:
+                where = {"method": method, other: fixed}
+                xs, ys = C.series(rat, x, quantity, {**where, "statistic": "median"})
+                band = {}
+                if quantity == "time_ratio":
+                    for s in ("q25", "q75"):
+                        band[s] = C.series(rat, x, quantity, {**where, "statistic": s})[1]
+                if not xs:
+                    continue
+                C.line(ax, xs, ys, f"{method} {what}", fit_from=fit_from, xname=x,
+                       color=colors[method], linestyle=style,
+                       marker="o" if what == "counts" else "s",
+                       mfc="white" if what == "time" else None,
+                       lo=band.get("q25"), hi=band.get("q75"))
+        xs = sizes
+        C.reference(ax, xs, xs[-1], xs[-1], 1.0, f"slope 1 (ratio = {x})")
+        ax.axvline(fixed, color="0.6", linewidth=0.8, linestyle=":")
+        ax.text(fixed, 0.02, f" {x} = {other}", transform=ax.get_xaxis_transform(),
+                va="bottom", ha="left", fontsize="small", color="0.4")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        C.log2_ticks(ax, sizes)
+        ax.set_xlabel(f"{'input size n' if x == 'n' else 'output size m'} (elements)")
+        ax.set_ylabel("cost(Jacobian) / cost(f)  (ratio)")
+        ax.set_title(f"({'a' if x == 'n' else 'b'}) ratio vs {x} at fixed {other} = {fixed}")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize="small", loc="upper left")
+
+    # (n, m) plane: which mode is cheaper, by how much (log2 of fwd/rev).
+    for ax, quantity, what, letter in [(axes[1, 0], "flops_ratio", "operation counts", "c"),
+                                       (axes[1, 1], "time_ratio", "wall-clock time", "d")]:
+        table = {(r["n"], r["m"], r["method"]): r[quantity] for r in rat
+                 if r["statistic"] == "median"}
+        Z = np.full((len(ms), len(ns)), np.nan)
+        for i, m in enumerate(ms):
+            for j, n in enumerate(ns):
+                a, b = table.get((n, m, "jacfwd")), table.get((n, m, "jacrev"))
+                if a and b:
+                    Z[i, j] = np.log2(a / b)
+        lim = max(1.0, float(np.nanmax(np.abs(Z)))) if np.isfinite(Z).any() else 1.0
+        mesh = ax.pcolormesh(np.arange(len(ns) + 1), np.arange(len(ms) + 1), Z,
+                             cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), shading="flat")
+        cb = fig.colorbar(mesh, ax=ax, shrink=0.9)
+        cb.set_label("log2(cost fwd / cost rev)   (<0: forward cheaper)")
+        # The diagonal n = m of the grid (both axes list the sizes in the same order).
+        k = min(len(ns), len(ms))
+        ax.plot([0, k], [0, k], color="k", linewidth=1.5, label="n = m (predicted crossover)")
+        if np.isfinite(Z).any():
+            ax.contour(np.arange(len(ns)) + 0.5, np.arange(len(ms)) + 0.5, Z, levels=[0.0],
+                       colors="gold", linewidths=2.0, linestyles="-")
+            ax.plot([], [], color="gold", linewidth=2.0, label="measured crossover (equal cost)")
+        step = 2 if len(ns) > 9 else 1
+        ax.set_xticks(np.arange(len(ns))[::step] + 0.5, [str(v) for v in ns][::step])
+        ax.set_yticks(np.arange(len(ms))[::step] + 0.5, [str(v) for v in ms][::step])
+        ax.set_xlabel("input size n (elements)")
+        ax.set_ylabel("output size m (elements)")
+        ax.set_title(f"({letter}) cheaper mode by {what}: blue = jacfwd, red = jacrev")
+        ax.legend(fontsize="small", loc="upper left", framealpha=0.9)
+
+    fig.suptitle("Full Jacobian of f(x) = sin(z)·z + exp(-z²), z = tanh(Ax), A ∈ R^{m×n}: "
+                 "forward ≈ n·f, reverse ≈ m·f\nsolid: exact counts (flops); dashed: "
+                 "median time (shaded: q25–q75)", fontsize="medium")
+    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME))
