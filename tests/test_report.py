@@ -27,3 +27,15 @@ def test_report_command_prints_every_primitive():
 def test_function_list_names_the_namespaces():
     md = functions_markdown()
     assert "`dualtape.numpy`" in md and "`sum`" in md and "`where`" in md
+
+
+def test_readme_function_list_is_generated_from_the_registry():
+    import pathlib
+    import re
+
+    import dualtape.scipy.special  # noqa: F401  (its functions are listed too)
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    listed = re.search(r"<!-- functions:start -->\n(.*?)\n<!-- functions:end -->", readme,
+                       flags=re.S).group(1)
+    assert listed.strip() == functions_markdown().strip(), (
+        "regenerate the README list with: python -m dualtape.report --functions")

@@ -152,8 +152,8 @@ def count(fn: Callable, *args: Any) -> Counts:
     wrapped = []
     for a in args:
         leaves, tree = flatten(a)
-        leaves = [Counted(np.asarray(v), trace)
-                  if np.issubdtype(np.asarray(v).dtype, np.inexact) else v for v in leaves]
+        leaves = [Counted(v if isinstance(v, Tracer) else np.asarray(v), trace)
+                  if np.issubdtype(_dtype(v), np.inexact) else v for v in leaves]
         wrapped.append(unflatten(tree, leaves))
 
     def observe(size: int, tape: Any) -> None:
@@ -177,6 +177,10 @@ def count(fn: Callable, *args: Any) -> Counts:
     leaves, tree = flatten(out)
     trace.counts.value = unflatten(tree, [_plain(v, trace.level) for v in leaves])
     return trace.counts
+
+
+def _dtype(v: Any) -> Any:
+    return v.dtype if isinstance(v, Tracer) else np.asarray(v).dtype
 
 
 def _record_bytes(rec: Any) -> int:

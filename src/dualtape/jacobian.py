@@ -22,7 +22,9 @@ import numpy as np
 
 from ._api import sparse as sp
 
+from ._api import to_array
 from .forward import jacfwd, jvp_batch
+from .registry import Tracer
 from .reverse import jacrev, vjp_batch
 from .sparsity import sparsity as detect
 
@@ -146,7 +148,12 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
     if structure not in ("full", "diagonal", "sparse", "auto"):
         raise ValueError("structure must be 'full', 'diagonal', 'sparse' or 'auto', "
                          f"not {structure!r}")
-    x = np.asarray(x)
+    x = to_array(x)
+    if isinstance(x, Tracer) and structure != "full":
+        raise TypeError(
+            f"dt.jacobian(structure={structure!r}) returns a scipy.sparse or plain array, "
+            f"which cannot carry an outer derivative ({x._trace.mode} mode); use "
+            f"structure='full' (or dt.jacfwd / dt.jacrev) inside other derivatives")
     if not np.issubdtype(x.dtype, np.inexact):
         x = x.astype(np.float64)
     n = x.size
@@ -170,6 +177,17 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
     if structure == "diagonal":
         return _diagonal(f, x, pattern, sparse_format, return_info)
 
+    density = pattern.nnz / max(n * m, 1)
+    if structure == "auto" and density >= AUTO_DENSITY:
+        # dense enough that compression cannot pay: do not even colour
+        chosen, _, est, reason = plan(n, m, cost_ratio=cost_ratio, allowed=allowed,
+                                      compressed=False)
+        J = _full(f, x, chosen, chunk_size)
+        info = JacobianInfo(chosen, "full", n if chosen == "fwd" else m, 1, nnz=pattern.nnz,
+                            n=n, m=m, estimates=est, reason=(
+                                f"density {density:.2f} >= {AUTO_DENSITY}: " + reason))
+        return (J, info) if return_info else J
+
     from .coloring import color_columns, color_rows
     cols = color_columns(pattern, order=order) if "fwd" in allowed else None
     rows = None
@@ -179,15 +197,9 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
         row_bound = int(np.bincount(pattern.indices, minlength=n).max()) if pattern.nnz else 0
         if cols is None or row_bound * cost_ratio < cols.ncolors:
             rows = color_rows(pattern, order=order)
-    density = pattern.nnz / max(n * m, 1)
     chosen, compressed, est, reason = plan(
         n, m, cols.ncolors if cols else None, rows.ncolors if rows else None,
         cost_ratio, allowed, dense=(structure == "auto"))
-    if structure == "auto" and density >= AUTO_DENSITY:
-        compressed = False
-        chosen = "fwd" if "fwd" in allowed and (n <= m * cost_ratio or "rev" not in allowed) \
-            else "rev"
-        reason = f"density {density:.2f} >= {AUTO_DENSITY}: dense {chosen}; " + reason
     if not compressed:
         J = _full(f, x, chosen, chunk_size)
         info = JacobianInfo(chosen, "full", n if chosen == "fwd" else m, 1, nnz=pattern.nnz,
