@@ -27,6 +27,7 @@ __all__ = [
 
 
 def _axis(axis: Any, nd: int) -> int:
+    """``axis`` as a non-negative int, numpy's AxisError if out of range."""
     axis = int(axis)
     if not -nd <= axis < nd:
         raise np.exceptions.AxisError(axis, nd)
@@ -34,6 +35,7 @@ def _axis(axis: Any, nd: int) -> int:
 
 
 def _along(axis: int, index: Any) -> tuple:
+    """An index applying ``index`` on (non-negative) ``axis`` only."""
     return (slice(None),) * axis + (index,)
 
 

@@ -20,6 +20,7 @@ from ._construct import _dtype, _has_tracer, asarray
 from ._dispatch import _dispatches, _no_out, _plain
 from ._indexing import *  # noqa: F401,F403
 from ._indexing import __all__ as _indexing_all
+from ._indexing import _along, _axis
 
 __all__ = [
     "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to",
@@ -28,19 +29,6 @@ __all__ = [
     "rot90", "split", "squeeze", "stack", "swapaxes", "tile", "transpose", "vsplit",
     "vstack",
 ] + list(_indexing_all)
-
-
-def _axis(axis: Any, nd: int) -> int:
-    """``axis`` as a non-negative int, numpy's AxisError if out of range."""
-    axis = int(axis)
-    if not -nd <= axis < nd:
-        raise np.exceptions.AxisError(axis, nd)
-    return axis % nd
-
-
-def _along(axis: int, index: Any) -> tuple:
-    """An index applying ``index`` on (non-negative) ``axis`` only."""
-    return (slice(None),) * axis + (index,)
 
 
 def _cast(arrays: Sequence[Any], dtype: Any) -> list:
