@@ -33,4 +33,6 @@ def progress_bar(total: int, desc: str, enabled: bool = True) -> Any:
         from tqdm.auto import tqdm
     except ImportError:
         return _NoBar()
-    return tqdm(total=total, desc=desc, unit="case", dynamic_ncols=True)
+    # disable=None: a bar on a terminal, none in a log file (where \r-redraws pile up)
+    return tqdm(total=total, desc=desc, unit="case", dynamic_ncols=True, disable=None,
+                mininterval=0.5)
