@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import pathlib
@@ -180,10 +181,21 @@ def test_grid_key_clashing_with_a_column_is_refused(tmp_path):
         sweep(case, grid={"flops": [1]}, methods=["f"], out_dir=tmp_path, progress=False)
 
 
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
 def test_progress_bar_with_and_without_tqdm(tmp_path, capsys, monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)       # bars are drawn on terminals only
     sweep(case, grid={"n": [2], "m": [1]}, methods=["f"], repeats=1, warmup=0, name="bar",
           out_dir=tmp_path, progress=True)
-    assert "bar" in capsys.readouterr().err
+    assert "bar" in terminal.getvalue()
+    monkeypatch.undo()
+    sweep(case, grid={"n": [2], "m": [1]}, methods=["f"], repeats=1, warmup=0, name="log",
+          out_dir=tmp_path, progress=True)
+    assert capsys.readouterr().err == ""               # a log file gets no redraws
     monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `import tqdm...` fail
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     rows = sweep(case, grid={"n": [2], "m": [1]}, methods=["f"], repeats=1, warmup=0, name="nobar",
