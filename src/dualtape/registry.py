@@ -110,13 +110,15 @@ class Primitive:
     ``nondiff`` primitives (comparisons, ``sign``, ``floor``...) have derivative zero
     everywhere they are defined; modes return their plain numpy result, which is the
     symbolic zero.  ``multiple_results`` primitives return a tuple; their tangents and
-    cotangents are tuples too.
+    cotangents are tuples too.  ``residuals`` names what the VJP reads ("ans" and
+    argument indices; None: everything): reverse mode keeps only those values alive
+    and gives the rule the others' shapes and dtypes.
     """
 
     __slots__ = (
         "name", "impl", "jvp", "vjp", "nondiff", "multiple_results",
         "kind", "jvp_rules", "vjp_rules", "partials", "linear",
-        "sparsity", "cost", "user", "batched", "__weakref__",
+        "sparsity", "cost", "user", "batched", "residuals", "__weakref__",
     )
 
     def __init__(self, name: str, impl: Callable, *, nondiff: bool = False,
@@ -136,6 +138,7 @@ class Primitive:
         self.cost: Callable | None = None
         self.user = False             # defined with dt.defprimitive
         self.batched = True           # rules accept leading batch axes
+        self.residuals: tuple | None = None
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

@@ -17,7 +17,7 @@ from ._api import (assemble, basis, check_float, flatten, select_args, shape_of,
                    unflatten, zeros_tangent)
 from .numpy import TracedArray
 from .primitives import OPS
-from .registry import Trace, state
+from .registry import Trace, Tracer, state
 
 __all__ = ["Tape", "vjp", "vjp_batch", "grad", "value_and_grad", "jacrev"]
 
@@ -43,7 +43,14 @@ class Tape(Trace):
             return ans
         recs = self.records
         slot = len(recs)
-        recs.append((prim, primals, params, ans, parents))
+        keep = prim.residuals
+        if keep is not None and type(ans) is np.ndarray and ans.size > _STUB_MIN:
+            # keep alive only what the VJP reads; the rest become shape-and-dtype stubs
+            # (for large arrays only: small ones cost less to keep than to stub)
+            recs.append((prim, [p if i in keep else _stub(p) for i, p in enumerate(primals)],
+                         params, ans if "ans" in keep else _stub(ans), parents))
+        else:
+            recs.append((prim, primals, params, ans, parents))
         if prim.multiple_results:
             outs = []
             for j, a in enumerate(ans):
@@ -101,6 +108,29 @@ class Tape(Trace):
                     c = cts[p]
                     cts[p] = gi if c is None else c + gi
         return [cts[w] for w in wanted]
+
+
+_STUB_MIN = 4096      # elements
+
+
+class Shaped:
+    """What the tape keeps of a value its VJP does not read: shape and dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple, dtype: Any) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+def _stub(x: Any) -> Any:
+    if isinstance(x, (np.ndarray, np.generic, Tracer)):
+        return Shaped(tuple(x.shape), x.dtype)
+    return x                     # Python numbers, None: small and needed as they are
 
 
 class Variable(TracedArray):

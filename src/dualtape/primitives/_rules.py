@@ -95,6 +95,21 @@ def safe_mul(p: Any, t: Any) -> Any:
     return _op("where")(keep, pt, 0.0)
 
 
+def fresh(p: Callable) -> Callable:
+    """Mark a partial whose result is always a newly computed array, which the rule may
+    then overwrite with the product (one large temporary less per backward step)."""
+    p.fresh = True
+    return p
+
+
+def _times(pv: Any, t: Any) -> Any:
+    # in place only for plain arrays of the result's own shape and dtype
+    if type(pv) is np.ndarray and type(t) is np.ndarray and pv.shape == t.shape \
+            and pv.dtype == t.dtype:
+        return np.multiply(pv, t, out=pv)
+    return pv * t
+
+
 def _scaler(p: Any, singular: bool | Callable) -> Callable:
     """``scale(ans, args, params, t) -> p_i * t`` for one partial, chosen once per
     primitive so the per-call path does no type tests."""
@@ -111,16 +126,19 @@ def _scaler(p: Any, singular: bool | Callable) -> Callable:
             else p(ans, *args, **params) * t)
     if singular:
         return lambda ans, args, params, t: safe_mul(p(ans, *args, **params), t)
+    if getattr(p, "fresh", False):
+        return lambda ans, args, params, t: _times(p(ans, *args, **params), t)
     return lambda ans, args, params, t: p(ans, *args, **params) * t
 
 
 def elementwise(name: str, impl: Callable, partials: Sequence, *,
-                singular: bool | Callable = False) -> Primitive:
+                singular: bool | Callable = False, residuals: tuple | None = None) -> Primitive:
     """Register an elementwise (broadcasting) primitive from its local partials.
 
     ``partials[i]`` is ``None`` (no dependence), a number, or ``p(ans, *args, **params)``.
     ``singular`` marks partials that can be infinite at finite inputs (True, or a
-    predicate ``singular(ans, *args, **params)`` deciding per call).
+    predicate ``singular(ans, *args, **params)`` deciding per call).  ``residuals``: what
+    the partials read ("ans", argument indices); constant partials read nothing.
     """
     prim = Primitive(name, impl, kind="elementwise")
     prim.partials = tuple(partials)
@@ -161,6 +179,7 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
     prim.linear = all(p is None or isinstance(p, Number) for p in prim.partials)
     prim.sparsity = "elementwise"
     prim.cost = "elementwise"
+    prim.residuals = () if prim.linear else residuals
     return register(prim)
 
 
@@ -204,7 +223,7 @@ def define(name: str, impl: Callable, *, jvp: Sequence | None = None,
            vjp: Sequence | None = None, jvp_all: Callable | None = None,
            vjp_all: Callable | None = None, linear: bool = False,
            multiple_results: bool = False, sparsity: Any = None,
-           cost: Any = None) -> Primitive:
+           cost: Any = None, residuals: tuple | None = None) -> Primitive:
     """Register an array primitive with per-argument rules (or one rule over all args).
 
     ``jvp_all(tangents, ans, *args, **params)`` and
@@ -228,6 +247,7 @@ def define(name: str, impl: Callable, *, jvp: Sequence | None = None,
     prim.linear = linear
     prim.sparsity = sparsity
     prim.cost = cost
+    prim.residuals = residuals
     return register(prim)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..registry import bind
-from ._rules import (OPS, broadcast_batch, define, elementwise, expand_to, nondiff, shape,
+from ._rules import (OPS, broadcast_batch, define, elementwise, expand_to, fresh, nondiff, shape,
                      unbroadcast)
 
 
@@ -48,13 +48,13 @@ negative = _export(negative_p)
 multiply_p = elementwise("multiply", np.multiply, (
     lambda ans, x, y: y,
     lambda ans, x, y: x,
-))
+), residuals=(0, 1))
 multiply = _export(multiply_p)
 
 divide_p = elementwise("divide", np.divide, (
     lambda ans, x, y: 1.0 / y,
     lambda ans, x, y: -ans / y,
-), singular=True)
+), singular=True, residuals=("ans", 1))
 divide = _export(divide_p)
 
 
@@ -84,21 +84,31 @@ power_p = elementwise("power", np.power, (
 power = _export(power_p)
 
 # ---- transcendental ----------------------------------------------------------------
-exp_p = elementwise("exp", np.exp, (lambda ans, x: ans,))
+exp_p = elementwise("exp", np.exp, (lambda ans, x: ans,), residuals=("ans",))
 exp = _export(exp_p)
-log_p = elementwise("log", np.log, (lambda ans, x: 1.0 / x,), singular=True)
+log_p = elementwise("log", np.log, (lambda ans, x: 1.0 / x,), singular=True,
+                    residuals=(0,))
 log = _export(log_p)
-sin_p = elementwise("sin", np.sin, (lambda ans, x: cos(x),))
+sin_p = elementwise("sin", np.sin, (fresh(lambda ans, x: cos(x)),), residuals=(0,))
 sin = _export(sin_p)
-cos_p = elementwise("cos", np.cos, (lambda ans, x: -sin(x),))
+cos_p = elementwise("cos", np.cos, (fresh(lambda ans, x: -sin(x)),), residuals=(0,))
 cos = _export(cos_p)
-tanh_p = elementwise("tanh", np.tanh, (lambda ans, x: 1.0 - ans * ans,))
+@fresh
+def _dtanh(ans, x):
+    if type(ans) is np.ndarray:             # 1 - ans^2 in one temporary
+        s = ans * ans
+        return np.subtract(1.0, s, out=s)
+    return 1.0 - ans * ans
+
+
+tanh_p = elementwise("tanh", np.tanh, (_dtanh,), residuals=("ans",))
 tanh = _export(tanh_p)
-sqrt_p = elementwise("sqrt", np.sqrt, (lambda ans, x: 0.5 / ans,), singular=True)
+sqrt_p = elementwise("sqrt", np.sqrt, (lambda ans, x: 0.5 / ans,), singular=True,
+                     residuals=("ans",))
 sqrt = _export(sqrt_p)
 
 # ---- kinks ---------------------------------------------------------------------------
-abs_p = elementwise("abs", np.abs, (lambda ans, x: sign(x),))
+abs_p = elementwise("abs", np.abs, (lambda ans, x: sign(x),), residuals=(0,))
 _export(abs_p)
 
 
@@ -177,7 +187,7 @@ where_p = define(
          lambda t, ans, c, x, y: _where_t(t, ans, c, x, y, take=False)),
     vjp=(None, lambda g, ans, c, x, y: _where_g(g, ans, c, x, y, take=True),
          lambda g, ans, c, x, y: _where_g(g, ans, c, x, y, take=False)),
-    linear=True, sparsity=("gather", (1, 2)), cost="elementwise")
+    linear=True, sparsity=("gather", (1, 2)), cost="elementwise", residuals=(0,))
 where = _export(where_p, nargs=3)
 
 
@@ -194,7 +204,7 @@ astype_p = define(
     "astype", _astype_impl,
     jvp=(lambda t, ans, x, dtype: astype(t, dtype) if _inexact(dtype) else None,),
     vjp=(lambda g, ans, x, dtype: astype(g, x.dtype),),
-    linear=True, sparsity="elementwise", cost="move")
+    linear=True, sparsity="elementwise", cost="move", residuals=())
 
 
 def astype(x, dtype):

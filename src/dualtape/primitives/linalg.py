@@ -69,7 +69,7 @@ def _vjp_b(g, ans, a, b):
 
 
 matmul_p = define("matmul", np.matmul, jvp=(_jvp_a, _jvp_b), vjp=(_vjp_a, _vjp_b),
-                  sparsity="matmul", cost="matmul")
+                  sparsity="matmul", cost="matmul", residuals=(0, 1))
 
 
 def matmul(a: Any, b: Any) -> Any:

@@ -53,14 +53,14 @@ sum_p = define(
     "sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
     jvp=(lambda t, ans, x, axis, keepdims: sum(t, axis, keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, ans, x, axis, keepdims),),
-    linear=True, sparsity="reduce", cost="reduce")
+    linear=True, sparsity="reduce", cost="reduce", residuals=())
 
 mean_p = define(
     "mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
     jvp=(lambda t, ans, x, axis, keepdims: mean(t, axis, keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims:
          _spread(g, ans, x, axis, keepdims) / _count(shape(x), axis),),
-    linear=True, sparsity="reduce", cost="reduce")
+    linear=True, sparsity="reduce", cost="reduce", residuals=())
 
 
 def _selection_weights(ans: Any, x: Any, axis: tuple, keepdims: bool) -> np.ndarray:

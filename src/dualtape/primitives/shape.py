@@ -21,7 +21,8 @@ reshape_p = define(
     "reshape", np.reshape,
     jvp=(lambda t, ans, x, shape: reshape(t, _batch(t, x) + shape),),
     vjp=(lambda g, ans, x, shape: reshape(g, _batch(g, ans) + x.shape),),
-    linear=True, sparsity=("gather", (0,)), cost="move")
+    linear=True, sparsity=("gather", (0,)), cost="move",
+    residuals=())
 
 
 def _batch(t: Any, x: Any) -> tuple:
@@ -54,7 +55,8 @@ broadcast_to_p = define(
     "broadcast_to", np.broadcast_to,
     jvp=(_bcast_jvp,),
     vjp=(lambda g, ans, x, shape: unbroadcast(g, x.shape, ndim(g) - len(shape)),),
-    linear=True, sparsity=("gather", (0,)), cost="move")
+    linear=True, sparsity=("gather", (0,)), cost="move",
+    residuals=())
 
 
 def broadcast_to(x: Any, newshape: Sequence[int]) -> Any:
@@ -74,7 +76,8 @@ transpose_p = define(
     jvp=(lambda t, ans, x, axes: transpose(t, _shift(axes, ndim(t) - ndim(x))),),
     vjp=(lambda g, ans, x, axes: transpose(g, _shift(tuple(np.argsort(axes)),
                                                      ndim(g) - ndim(ans))),),
-    linear=True, sparsity=("gather", (0,)), cost="move")
+    linear=True, sparsity=("gather", (0,)), cost="move",
+    residuals=())
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
@@ -117,7 +120,7 @@ def _getitem_impl(x, idx, advanced):
 
 
 getitem_p = define("getitem", _getitem_impl, jvp=(_getitem_jvp,), vjp=(_getitem_vjp,),
-                   linear=True, sparsity=("gather", (0,)), cost="move")
+                   linear=True, sparsity=("gather", (0,)), cost="move", residuals=())
 
 
 def _index_add_impl(v, idx, advanced, shape):
@@ -145,7 +148,8 @@ def _index_add_vjp(g, ans, v, idx, advanced, shape):
 
 
 index_add_p = define("index_add", _index_add_impl, jvp=(_index_add_jvp,),
-                     vjp=(_index_add_vjp,), linear=True, sparsity="scatter", cost="scatter")
+                     vjp=(_index_add_vjp,), linear=True, sparsity="scatter", cost="scatter",
+                     residuals=())
 
 
 def index_add(v: Any, idx: tuple, advanced: bool, shape: tuple) -> Any:
@@ -228,7 +232,8 @@ def _concat_impl(*xs, axis):
 
 
 concatenate_p = define("concatenate", _concat_impl, jvp_all=_concat_jvp,
-                       vjp_all=_concat_vjp, linear=True, sparsity=("gather", None), cost="move")
+                       vjp_all=_concat_vjp, linear=True, sparsity=("gather", None), cost="move",
+                       residuals=())
 
 
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
