@@ -8,8 +8,6 @@ log-log lines whose slope is fitted over the asymptotic end of the range.
 
 from __future__ import annotations
 
-import ctypes
-import glob
 import os
 import pathlib
 import warnings
@@ -40,26 +38,14 @@ def pin_blas_threads(threads: int = 1) -> int | None:
     if os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS"):
         return None
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits   # in the `plots` extra
     except ImportError:
-        threadpool_limits = None
-    if threadpool_limits is not None:
-        threadpool_limits(limits=threads, user_api="blas")
-        return threads
-    # numpy's wheels bundle scipy-openblas, whose symbols carry a prefix and suffix.
-    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs",
-                                  "libscipy_openblas*.so*"))
-    for path in libs:
-        try:
-            lib = ctypes.CDLL(path)
-            old = int(lib.scipy_openblas_get_num_threads64_())
-            lib.scipy_openblas_set_num_threads64_(int(threads))
-            return old
-        except (OSError, AttributeError):
-            continue
-    warnings.warn("could not limit BLAS threads; set OPENBLAS_NUM_THREADS=1 for stable "
-                  "timings on a shared machine", stacklevel=2)
-    return None
+        warnings.warn("threadpoolctl is not installed, so BLAS threads are not limited; "
+                      "set OPENBLAS_NUM_THREADS=1 for stable timings on a shared machine",
+                      stacklevel=2)
+        return None
+    threadpool_limits(limits=threads, user_api="blas")
+    return threads
 
 
 def powers(base: int, lo: int, hi: int) -> list[int]:
