@@ -25,8 +25,8 @@ STATS = ("median", "q25", "q75", "min", "max")
 
 
 def pin_blas_threads(threads: int = 1) -> int | None:
-    """Limit numpy's OpenBLAS pool to ``threads`` for the measurements; returns the
-    previous setting, or None if nothing was changed.
+    """Limit the BLAS thread pools to ``threads`` for the measurements; returns the limit
+    set, or None if nothing was changed.
 
     Why: on a machine whose cores are shared with other work, a multi-threaded OpenBLAS
     spin-waits for busy cores and a small matrix product can take 10-100x longer, which
