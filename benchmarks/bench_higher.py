@@ -31,6 +31,7 @@ HVP_SIZES = (100, 1000, 10000)
 HESSIAN_SIZES = (100, 1000)
 HESSIAN_MODES = ("fwd-over-fwd", "fwd-over-rev", "rev-over-fwd", "rev-over-rev")
 HVP_AIM_US = 150.0          # absolute dualtape hvp time at n = 1000, microseconds
+HVP_TARGET_RATIO = 5.0      # hvp time / f time at n = 10000
 
 
 def run_hvp(rec: Recorder, settings: Settings, peers: Peers) -> dict:
@@ -88,6 +89,8 @@ def run_hvp(rec: Recorder, settings: Settings, peers: Peers) -> dict:
                    HVP_AIM_US, "aim", "us")
     print(f"\ndualtape hvp at n = 1000: {fmt_time(t1000, 'us')}  (aim <= {HVP_AIM_US:.0f} us:"
           f" {v})")
+    rec.target("dualtape hvp / numpy f at n=10000", summary["ratio"].get(10000),
+               HVP_TARGET_RATIO, "target")
     print("dualtape hvp / f: " + ", ".join(f"n={n}: {fmt_ratio(r)}"
                                             for n, r in summary["ratio"].items()))
     return summary

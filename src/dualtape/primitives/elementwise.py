@@ -62,7 +62,10 @@ def _dpow_dx(ans, x, y):
     # y x^(y-1), written so that y = 0 gives 0 and not 0 * x^-1 = NaN at x = 0 (which
     # the third derivative of x ** 2 would otherwise reach)
     if isinstance(y, (int, float, np.integer, np.floating)):
-        return 0.0 if y == 0 else y * power(x, y - 1)
+        # constant exponents: x ** 2 gives 2 x (one operation, not two), x ** 1 gives 1
+        if y == 0 or y == 1:
+            return float(y)
+        return y * x if y == 2 else y * power(x, y - 1)
     return where(y == 0, 0.0, y * power(x, y - 1))
 
 
