@@ -82,6 +82,8 @@ def run_sparse(rec: Recorder, settings: Settings) -> dict:
         R.add("decompress", "dualtape", "decompress", lambda: decompress(P, col, B))
         R.add("total dt.jacobian", "dualtape", "total",
               lambda: dt.jacobian(tridiagonal, x, structure="sparse"))
+        R.add("total, mode='fwd' (no planning)", "dualtape", "total_fwd",
+              lambda: dt.jacobian(tridiagonal, x, structure="sparse", mode="fwd"))
         R.add("scipy FD (sparse, 2-point)", "scipy", "fd",
               lambda: approx_derivative(tridiagonal, x, sparsity=P, method="2-point"))
         if n <= DENSE_MAX_N:
@@ -98,7 +100,8 @@ def run_sparse(rec: Recorder, settings: Settings) -> dict:
                 fd_err if it["kind"] == "fd" else rel_err(J, ref)))
         out[n] = {k: R.median(lib, k) for lib, k in (
             ("dualtape", "detect"), ("dualtape", "colour"), ("dualtape", "pass"),
-            ("dualtape", "decompress"), ("dualtape", "total"), ("dualtape", "dense"),
+            ("dualtape", "decompress"), ("dualtape", "total"), ("dualtape", "total_fwd"),
+            ("dualtape", "dense"),
             ("scipy", "fd"))} | {"fd_error": fd_err, "error": rel_err(J, ref)}
         if n == 100_000:
             rec.target("sparse total at n=1e5 (ms)", None if total is None else total * 1e3,

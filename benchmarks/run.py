@@ -136,7 +136,8 @@ def print_summary(rec, results: dict, wall: float) -> None:
     sparse = results.get("sparse")
     if sparse:
         for n, d in sparse.items():
-            print(f"sparse n={n}: total {fmt_time(d['total'], 'ms')} (detect "
+            print(f"sparse n={n}: total {fmt_time(d['total'], 'ms')} (mode='fwd': "
+                  f"{fmt_time(d['total_fwd'], 'ms')}; detect "
                   f"{fmt_time(d['detect'], 'ms')}, colour {fmt_time(d['colour'], 'ms')}, "
                   f"pass {fmt_time(d['pass'], 'ms')}, decompress "
                   f"{fmt_time(d['decompress'], 'ms')}); scipy FD {fmt_time(d['fd'], 'ms')}; "

@@ -125,7 +125,7 @@ def _compressed(f: Callable, x: np.ndarray, pattern: sp.csr_array, coloring: Any
 def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *,
              return_info: bool = False, chunk_size: int | None = None,
              sparse_format: str = "csr", sparsity: Any = "global",
-             order: str = "largest_first", cost_ratio: float | None = None) -> Any:
+             order: str = "auto", cost_ratio: float | None = None) -> Any:
     """The Jacobian of ``f`` (one array in, one array out) at ``x``.
 
     ``structure``:
@@ -140,7 +140,9 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
     ``mode``: "fwd", "rev" or "auto" (the planner picks the cheapest).
     ``sparsity``: "global", "local", or a precomputed boolean pattern (m, n).
     ``cost_ratio``: one reverse direction's cost over one forward direction's (None:
-    counted on ``f``, see :func:`reverse_cost`).
+    counted on ``f``, see :func:`reverse_cost`).  ``order``: the colouring's vertex
+    order ("natural", "largest_first", ...); "auto" colours in natural order and tries
+    largest-first only when that did not reach the lower bound.
     ``return_info=True`` returns ``(J, info)``; see :class:`JacobianInfo`.
     """
     if mode not in ("auto", "fwd", "rev"):
@@ -188,15 +190,14 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
                                 f"density {density:.2f} >= {AUTO_DENSITY}: " + reason))
         return (J, info) if return_info else J
 
-    from .coloring import color_columns, color_rows
-    cols = color_columns(pattern, order=order) if "fwd" in allowed else None
+    cols = _colour("column", pattern, order) if "fwd" in allowed else None
     rows = None
     if "rev" in allowed:
         # Row colours are at least the densest column's count: skip colouring rows
         # when even that bound cannot beat the column colouring.
         row_bound = int(np.bincount(pattern.indices, minlength=n).max()) if pattern.nnz else 0
         if cols is None or row_bound * cost_ratio < cols.ncolors:
-            rows = color_rows(pattern, order=order)
+            rows = _colour("row", pattern, order)
     chosen, compressed, est, reason = plan(
         n, m, cols.ncolors if cols else None, rows.ncolors if rows else None,
         cost_ratio, allowed, dense=(structure == "auto"))
@@ -213,6 +214,18 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
                         reason=reason, estimates=est)
     J = J if sparse_format == "csr" else J.asformat(sparse_format)
     return (J, info) if return_info else J
+
+
+def _colour(kind: str, pattern: sp.csr_array, order: str) -> Any:
+    from .coloring import color_columns, color_rows
+    colour = color_columns if kind == "column" else color_rows
+    if order != "auto":
+        return colour(pattern, order=order)
+    first = colour(pattern, order="natural")
+    if first.ncolors <= first.lower_bound:       # optimal already (banded patterns)
+        return first
+    second = colour(pattern, order="largest_first")
+    return second if second.ncolors < first.ncolors else first
 
 
 def _pattern(f: Callable, x: np.ndarray, sparsity: Any) -> sp.csr_array:

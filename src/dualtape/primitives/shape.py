@@ -100,27 +100,36 @@ def _to_front(t: Any, nb: int) -> Any:
 
 
 # ---- indexing ------------------------------------------------------------------------
-def _getitem_jvp(t, ans, x, idx, advanced):
-    nb = ndim(t) - ndim(x)
+def _batched_getitem(t, nb, idx, advanced):
+    """``t[idx]`` on the trailing axes of a value with ``nb`` leading batch axes."""
     if nb == 0:
         return getitem_normalized(t, idx, advanced)
-    return _to_front(getitem_normalized(_to_end(t, nb), idx, advanced), nb)
+    if not advanced:    # basic indices keep the axis order: batch axes take full slices
+        return getitem_normalized(t, (slice(None),) * nb + idx, False)
+    return _to_front(getitem_normalized(_to_end(t, nb), idx, True), nb)
 
 
-def _getitem_vjp(g, ans, x, idx, advanced):
-    nb = ndim(g) - ndim(ans)
+def _batched_index_add(v, nb, idx, advanced, shape):
+    """``index_add`` on the trailing axes of a value with ``nb`` leading batch axes."""
     if nb == 0:
-        return index_add(g, idx, advanced, tuple(x.shape))
-    batch = tuple(g.shape[:nb])
-    return _to_front(index_add(_to_end(g, nb), idx, advanced, tuple(x.shape) + batch), nb)
+        return index_add(v, idx, advanced, shape)
+    batch = tuple(v.shape[:nb])
+    if not advanced:
+        return index_add(v, (slice(None),) * nb + idx, False, batch + tuple(shape))
+    return _to_front(index_add(_to_end(v, nb), idx, True, tuple(shape) + batch), nb)
 
 
 def _getitem_impl(x, idx, advanced):
     return x[idx]
 
 
-getitem_p = define("getitem", _getitem_impl, jvp=(_getitem_jvp,), vjp=(_getitem_vjp,),
-                   linear=True, sparsity=("gather", (0,)), cost="move", residuals=())
+getitem_p = define(
+    "getitem", _getitem_impl,
+    jvp=(lambda t, ans, x, idx, advanced:
+         _batched_getitem(t, ndim(t) - ndim(x), idx, advanced),),
+    vjp=(lambda g, ans, x, idx, advanced:
+         _batched_index_add(g, ndim(g) - ndim(ans), idx, advanced, x.shape),),
+    linear=True, sparsity=("gather", (0,)), cost="move", residuals=())
 
 
 def _index_add_impl(v, idx, advanced, shape):
@@ -132,24 +141,12 @@ def _index_add_impl(v, idx, advanced, shape):
     return z
 
 
-def _index_add_jvp(t, ans, v, idx, advanced, shape):
-    nb = ndim(t) - ndim(v)
-    if nb == 0:
-        return index_add(t, idx, advanced, shape)
-    batch = tuple(t.shape[:nb])
-    return _to_front(index_add(_to_end(t, nb), idx, advanced, shape + batch), nb)
-
-
-def _index_add_vjp(g, ans, v, idx, advanced, shape):
-    nb = ndim(g) - ndim(ans)
-    if nb == 0:
-        return getitem_normalized(g, idx, advanced)
-    return _to_front(getitem_normalized(_to_end(g, nb), idx, advanced), nb)
-
-
-index_add_p = define("index_add", _index_add_impl, jvp=(_index_add_jvp,),
-                     vjp=(_index_add_vjp,), linear=True, sparsity="scatter", cost="scatter",
-                     residuals=())
+index_add_p = define("index_add", _index_add_impl,
+                     jvp=(lambda t, ans, v, idx, advanced, shape:
+                          _batched_index_add(t, ndim(t) - ndim(v), idx, advanced, shape),),
+                     vjp=(lambda g, ans, v, idx, advanced, shape:
+                          _batched_getitem(g, ndim(g) - ndim(ans), idx, advanced),),
+                     linear=True, sparsity="scatter", cost="scatter", residuals=())
 
 
 def index_add(v: Any, idx: tuple, advanced: bool, shape: tuple) -> Any:
