@@ -241,3 +241,18 @@ def quick_note(records: Sequence[Mapping[str, Any]]) -> str:
     parts = [f"dualtape {r.get('dualtape', '?')}", f"numpy {r.get('numpy', '?')}",
              f"{r.get('threads', '?')} threads", f"commit {str(r.get('commit', '?'))[:8]}"]
     return ", ".join(parts)
+
+
+def with_side_table(name: str, side: str, records: list[dict], results_dir: Any,
+                    keys: Sequence[str], recompute: Callable[[dict], dict]
+                    ) -> tuple[list[dict], dict[str, list[dict]]]:
+    """The median rows joined with the experiment's side table (read back, or, when only
+    the CSV is there, recomputed per point: those facts are cheap and exact), and the
+    q25/q75 rows for the spread bands."""
+    table = read_side_table(name, side, results_dir)
+    if not table:
+        table = [{**k, **recompute(k)} for k in
+                 ({c: r[c] for c in keys} for r in records if r["statistic"] == "median")]
+    rows = join(medians(records), table, keys)
+    spread = {s: [r for r in records if r["statistic"] == s] for s in ("q25", "q75")}
+    return rows, spread

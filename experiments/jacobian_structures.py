@@ -130,12 +130,7 @@ def plot(records: list[dict], figures_dir="paper/figures", results_dir=None
     from dualtape.harness.plots import save_figure
 
     keys = (*KEYS, "method")
-    side = C.read_side_table(NAME, "info", results_dir)
-    if not side:   # plotted from a CSV alone: recompute the (cheap, exact) facts
-        side = [{**k, **info_row(k)} for k in
-                ({c: r[c] for c in keys} for r in records if r["statistic"] == "median")]
-    rows = C.join(C.medians(records), side, keys)
-    spread = {s: [r for r in records if r["statistic"] == s] for s in ("q25", "q75")}
+    rows, spread = C.with_side_table(NAME, "info", records, results_dir, keys, info_row)
     layers = [ly for ly in LAYERS if any(r["layer"] == ly for r in rows)]
     fig, axes = plt.subplots(3, len(layers), figsize=(4.1 * len(layers), 11.0),
                              layout="constrained", squeeze=False)

@@ -156,12 +156,7 @@ def plot(records: list[dict], figures_dir="paper/figures", results_dir=None
     from dualtape.harness.plots import save_figure
 
     keys = (*KEYS, "method")
-    side = C.read_side_table(NAME, "error", results_dir)
-    if not side:
-        side = [{**k, **error_row(k)} for k in
-                ({c: r[c] for c in keys} for r in records if r["statistic"] == "median")]
-    rows = C.join(C.medians(records), side, keys)
-    spread = {s: [r for r in records if r["statistic"] == s] for s in ("q25", "q75")}
+    rows, spread = C.with_side_table(NAME, "error", records, results_dir, keys, error_row)
     problems = [p for p in PROBLEMS if any(r["problem"] == p for r in rows)]
     fig, axes = plt.subplots(2, len(problems), figsize=(6.2 * len(problems), 9.0),
                              layout="constrained", squeeze=False)
