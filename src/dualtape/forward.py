@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-
 from ._api import (basis, check_float, flatten, jac_assemble, select_args, to_array,
                    unflatten, zeros_tangent)
 from .numpy import TracedArray
