@@ -47,7 +47,13 @@ def test_cheap_gradient_and_jacobian_ratios():
 
 
 def test_derivative_part_is_separated():
-    c = dt.count(dt.grad(chain(3)), np.ones(4))
-    assert c.primal_calls == 7                 # the same primal work as f itself
-    assert c.derivative_calls > 0 and c.derivative_flops > 0
-    assert c.flops == c.primal_flops + c.derivative_flops
+    f = dt.count(chain(3), np.ones(4))
+    for fn in (dt.grad(chain(3)), lambda x: dt.jvp(chain(3), (x,), (np.ones(4),)),
+               dt.jacfwd(lambda x: np.sin(x) * 1.5), dt.hessian(chain(3))):
+        c = dt.count(fn, np.ones(4))
+        assert c.derivative_calls > 0 and c.derivative_flops > 0
+        assert c.flops == c.primal_flops + c.derivative_flops
+    # the primal part of a gradient or a jvp is f's own work, and nothing else
+    for fn in (dt.grad(chain(3)), lambda x: dt.jvp(chain(3), (x,), (np.ones(4),))):
+        c = dt.count(fn, np.ones(4))
+        assert (c.primal_calls, c.primal_flops) == (f.primal_calls, f.primal_flops)

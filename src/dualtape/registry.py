@@ -150,7 +150,8 @@ class Primitive:
 class State:
     """Process-wide facts the modes keep up to date for observers such as the cost
     counter: ``rules`` > 0 while derivative rules run (as opposed to the primal
-    computation), ``observer(tape_size, tape)`` is told of each reverse sweep, and
+    computation; modes may skip this bookkeeping while ``observer`` is None),
+    ``observer(tape_size, tape)`` is told of each reverse sweep, and
     ``lift`` (if set) is applied to every seed tangent or cotangent a mode creates."""
 
     __slots__ = ("rules", "observer", "lift")
