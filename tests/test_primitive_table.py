@@ -95,9 +95,14 @@ def test_nondiff_function_gives_plain_results(name):
 
 
 @pytest.mark.parametrize("name", sorted(n for n, r in TABLE.items() if not r.nondiff))
-def test_row_with_residual_stubs(name, monkeypatch):
-    # Reverse mode keeps only the residuals a primitive declares, for large arrays; force
-    # that path on the table's small inputs so a wrong declaration cannot hide.
+def test_row_with_large_array_paths(name, monkeypatch):
+    # For large arrays reverse mode keeps only the residuals a primitive declares, and
+    # some partials reuse their temporaries in place; force both paths on the table's
+    # small inputs so a wrong declaration or an aliasing bug cannot hide.
+    import dualtape.primitives._rules as rules
+    import dualtape.primitives.elementwise as elementwise
     import dualtape.reverse
     monkeypatch.setattr(dualtape.reverse, "_STUB_MIN", -1)
+    monkeypatch.setattr(rules, "INPLACE_MIN", 0)
+    monkeypatch.setattr(elementwise, "INPLACE_MIN", 0)
     _check_row(name, TABLE[name])

@@ -102,10 +102,14 @@ def fresh(p: Callable) -> Callable:
     return p
 
 
+#: Arrays smaller than this are not worth reusing in place (the checks cost more).
+INPLACE_MIN = 4096
+
+
 def _times(pv: Any, t: Any) -> Any:
-    # in place only for plain arrays of the result's own shape and dtype
-    if type(pv) is np.ndarray and type(t) is np.ndarray and pv.shape == t.shape \
-            and pv.dtype == t.dtype:
+    # in place only for large plain arrays of the result's own shape and dtype
+    if type(pv) is np.ndarray and pv.size >= INPLACE_MIN and type(t) is np.ndarray \
+            and pv.shape == t.shape and pv.dtype == t.dtype:
         return np.multiply(pv, t, out=pv)
     return pv * t
 

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..registry import bind
-from ._rules import (OPS, broadcast_batch, define, elementwise, expand_to, fresh, nondiff, shape,
-                     unbroadcast)
+from ._rules import (INPLACE_MIN, OPS, broadcast_batch, define, elementwise, expand_to, fresh,
+                     nondiff, shape, unbroadcast)
 
 
 def _export(prim, name: str | None = None, nargs: int | None = None):
@@ -98,7 +98,7 @@ cos_p = elementwise("cos", np.cos, (fresh(lambda ans, x: -sin(x)),), residuals=(
 cos = _export(cos_p)
 @fresh
 def _dtanh(ans, x):
-    if type(ans) is np.ndarray:             # 1 - ans^2 in one temporary
+    if type(ans) is np.ndarray and ans.size >= INPLACE_MIN:   # 1 - ans^2, one temporary
         s = ans * ans
         return np.subtract(1.0, s, out=s)
     return 1.0 - ans * ans
