@@ -255,16 +255,21 @@ COMPOSITES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(COMPOSITES))
-@settings(max_examples=25, **SETTINGS)
-@given(data=st.data())
-def test_composite_fwd_equals_rev_equals_fd(name, data):
+def draw_composite(name, data):
+    """The composite ``name`` built for a drawn shape, and an input in its domain."""
     build, domain, ok = COMPOSITES[name]
     shape = data.draw(shapes, label="shape")
     x = data.draw(arrays(shape, domain), label="x")
     if ok is not None:
         assume(ok(x))
-    f = build(shape)
+    return build(shape), x
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITES))
+@settings(max_examples=25, **SETTINGS)
+@given(data=st.data())
+def test_composite_fwd_equals_rev_equals_fd(name, data):
+    f, x = draw_composite(name, data)
     check_all_modes(f, (x,))
 
 
@@ -588,12 +593,7 @@ def test_chunk_sizes_give_same_jacobian(prog):
 @settings(max_examples=10, **SETTINGS)
 @given(data=st.data())
 def test_chunk_sizes_on_composites(name, data):
-    build, domain, ok = COMPOSITES[name]
-    shape = data.draw(shapes, label="shape")
-    x = data.draw(arrays(shape, domain), label="x")
-    if ok is not None:
-        assume(ok(x))
-    f = build(shape)
+    f, x = draw_composite(name, data)
     n, m = x.size, np.size(f(x))
     ref = np.asarray(dt.jacfwd(f)(x))
     for c in _chunks_around(n):
