@@ -32,13 +32,13 @@ def test_bind_hands_the_call_to_the_innermost_level():
     assert out == 3.0 and tangent == 1.0     # d/dx [d/dy x*y] = d/dx x = 1
 
 
-def test_names_are_unique():
+def test_builtin_names_are_unique():
     with pytest.raises(ValueError, match="already registered"):
         register(Primitive("add", np.add))
 
 
 def test_lookup_unknown_name():
-    with pytest.raises(KeyError, match="no primitive named"):
+    with pytest.raises(KeyError, match="no built-in primitive named"):
         lookup("no_such_primitive")
 
 

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .primitives import OPS
-from .registry import Tracer, state
+from .registry import Tracer, deriving
 
 
 def flatten(tree: Any) -> tuple[list, Any]:
@@ -102,11 +102,32 @@ def jac_assemble(out_leaves: list, tree: Any, blocks: list, in_shape: tuple,
 def assemble(out: Any, parts: list, in_shape: tuple, columns: bool) -> Any:
     """One output's Jacobian, ``out.shape + in_shape``, from its per-pass blocks (counted
     as derivative work)."""
-    with state.deriving():
+    with deriving():
         stacked = parts[0] if len(parts) == 1 else OPS["concatenate"](parts, 0)
         if columns and stacked.ndim > 1:
             stacked = OPS["moveaxis"](stacked, 0, -1)
         return OPS["reshape"](stacked, shape_of(out) + tuple(in_shape))
+
+
+def all_finite(x: Any) -> bool:
+    """True if every number in ``x`` is finite, looking through traced values (their
+    primal and, where they have one, their tangent) and containers."""
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        if v is None:
+            continue
+        if isinstance(v, Tracer):
+            stack.append(v.primal)
+            stack.append(getattr(v, "tangent", None))
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, np.ndarray):
+            if v.dtype.kind in "fc" and not np.isfinite(v).all():
+                return False
+        elif isinstance(v, (float, complex, np.inexact)) and not np.isfinite(v):
+            return False
+    return True
 
 
 class LazyModule:

@@ -3,9 +3,10 @@
 Counting is one more context in the registry.  ``count`` wraps the arguments in the
 outermost context, so every primitive application that touches them, in the primal
 computation or inside a derivative rule of any mode nested within, reaches this
-context's ``process`` and is counted before numpy runs it.  The modes keep
-``registry.state.rules`` above zero while derivative rules run; that splits the
-counts into a primal and a derivative part.
+context's ``process`` and is counted before numpy runs it.  The modes mark the blocks
+where derivative rules run (``registry.deriving``); that splits the counts into a
+primal and a derivative part.  The observer ``count`` installs is context-local, so a
+count in one thread never sees, or changes, derivatives computed in another.
 
 Each primitive names its flop formula in the registry (``prim.cost``):
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from ._api import flatten, unflatten
 from .numpy import TracedArray
-from .registry import Trace, Tracer, state
+from .registry import Observer, Trace, Tracer, in_rules, observing
 
 __all__ = ["Counts", "count", "cost_of"]
 
@@ -106,7 +107,7 @@ class CountTrace(Trace):
         ans, primals, _ = self.unpack(prim, args, params)
         flops, moved = cost_of(prim, ans, tuple(primals))
         c = self.counts
-        if state.rules > 0:
+        if in_rules():
             c.derivative_calls += 1
             c.derivative_flops += flops
             c.derivative_bytes += moved
@@ -168,12 +169,11 @@ def count(fn: Callable, *args: Any) -> Counts:
             return x
         return Counted(np.asarray(x), trace)
 
-    previous = state.observer, state.lift
-    state.observer, state.lift = observe, lift
     try:
-        out = fn(*wrapped)
+        with observing(Observer(observe, lift)):
+            out = fn(*wrapped)
     finally:
-        state.observer, state.lift = previous
+        trace.finish()
     leaves, tree = flatten(out)
     trace.counts.value = unflatten(tree, [_plain(v, trace.level) for v in leaves])
     return trace.counts

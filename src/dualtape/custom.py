@@ -49,7 +49,7 @@ def defprimitive(name: str | Callable, impl: Callable | None = None) -> Any:
     prim = Primitive(str(name), impl, kind="user")
     prim.user = True
     prim.batched = False
-    register(prim)
+    register(prim, builtin=False)   # an object: its name may repeat (notebook cells)
     return UserFunction(prim, impl)
 
 

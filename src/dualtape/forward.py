@@ -12,7 +12,8 @@ from typing import Any, Callable, Sequence
 from ._api import (basis, check_float, flatten, jac_assemble, select_args, to_array,
                    unflatten, zeros_tangent)
 from .numpy import TracedArray
-from .registry import Trace, Tracer, state
+from . import registry
+from .registry import Trace, Tracer, deriving, observer
 
 __all__ = ["Dual", "jvp", "jvp_batch", "jacfwd"]
 
@@ -32,14 +33,11 @@ class ForwardTrace(Trace):
             raise NotImplementedError(
                 f"primitive {prim.name!r} has no JVP rule, which forward mode needs; "
                 f"add one with dt.defjvp")
-        if state.observer is None:          # nobody counts: no bookkeeping per operation
+        if observer() is None:          # nobody counts here: no bookkeeping per operation
             out = jvp(tangents, ans, primals, params)
         else:
-            state.rules += 1
-            try:
+            with deriving():
                 out = jvp(tangents, ans, primals, params)
-            finally:
-                state.rules -= 1
         if prim.multiple_results:
             return tuple(a if t is None else Dual(a, t, self) for a, t in zip(ans, out))
         if out is None:
@@ -88,7 +86,10 @@ def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
     for i, leaves_t in zip(argnums, tangents):
         leaves, tree = flatten(args[i])
         new[i] = unflatten(tree, [Dual(p, t, trace) for p, t in zip(leaves, leaves_t)])
-    out = f(*new)
+    try:
+        out = f(*new)
+    finally:
+        trace.finish()
     leaves, tree = flatten(out)
     prim, tan = [], []
     level = trace.level
@@ -119,7 +120,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
         if ttree != tree:
             raise ValueError("jvp: each tangent must have the structure of its primal")
         pl = [check_float(to_array(x), "jvp") for x in pl]
-        tl = [state.seed(to_array(x, dtype=x_.dtype)) for x, x_ in zip(tl, pl)]
+        tl = [registry.seed(to_array(x, dtype=x_.dtype)) for x, x_ in zip(tl, pl)]
         for x, t_ in zip(pl, tl):
             if t_.shape != x.shape:
                 raise ValueError(f"jvp: tangent shape {t_.shape} != primal shape {x.shape}")
@@ -139,7 +140,7 @@ def jvp_batch(f: Callable, x: Any, tangents: Any) -> tuple[Any, Any]:
     ``x``).  ``f`` takes one array and returns one array.
     """
     x = check_float(to_array(x), "jvp_batch")
-    tangents = state.seed(to_array(tangents, dtype=x.dtype))
+    tangents = registry.seed(to_array(tangents, dtype=x.dtype))
     prim, tan, _ = _run(f, (x,), (0,), [[tangents]], ForwardTrace())
     k = tangents.shape[0]
     return prim[0], zeros_tangent(prim[0], (k,)) if tan[0] is None else tan[0]
@@ -166,7 +167,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
             prim = tree = None
             for start in range(0, max(n, 1), k):
                 stop = min(start + k, n)
-                seed = state.seed(basis(n, start, stop, x.shape, x.dtype))
+                seed = registry.seed(basis(n, start, stop, x.shape, x.dtype))
                 prim, tan, tree = _run(f, tuple(fixed), (i,), [[seed]], ForwardTrace())
                 blocks.append([zeros_tangent(p, (stop - start,)) if t is None else t
                                for p, t in zip(prim, tan)])

@@ -25,18 +25,30 @@ Conventions every rule follows
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Sequence
+import threading
+import weakref
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator, Sequence
+
 
 __all__ = [
+    "EscapedTracerError",
+    "Observer",
     "Primitive",
     "Trace",
     "Tracer",
     "bind",
+    "deriving",
+    "guarded",
+    "in_rules",
     "lookup",
     "new_level",
+    "observer",
+    "observing",
     "primitives",
     "register",
-    "state",
+    "seed",
 ]
 
 
@@ -47,11 +59,17 @@ class Trace:
     so values of different contexts are never confused (perturbation confusion).
     """
 
-    __slots__ = ("level",)
+    __slots__ = ("level", "finished")
     mode = "trace"  # a mode's human name, used in error messages
 
     def __init__(self) -> None:
         self.level = new_level()
+        self.finished = False
+
+    def finish(self) -> None:
+        """Close the context: its transform has returned, so a traced value of it that
+        escaped (into a global, a closure, a list) must not take part in new work."""
+        self.finished = True
 
     def process(self, prim: "Primitive", args: tuple, params: dict) -> Any:
         raise NotImplementedError
@@ -65,6 +83,8 @@ class Trace:
         ``parts[i] = getattr(args[i], field)`` for this context's values (None for
         constants and outer values).  Every mode's ``process`` starts here.
         """
+        if self.finished:
+            raise _escaped(self, prim)
         level = self.level
         primals = list(args)
         parts: list = [None] * len(args)
@@ -82,6 +102,19 @@ class Trace:
         return ans, primals, parts
 
 
+class EscapedTracerError(RuntimeError):
+    """A traced value was used after the derivative that made it had finished."""
+
+
+def _escaped(trace: Trace, prim: "Primitive") -> EscapedTracerError:
+    return EscapedTracerError(
+        f"{prim.name}: a traced value of a {trace.mode}-mode context that has already "
+        f"finished (level {trace.level}) was used in a new operation. It escaped the "
+        f"function being differentiated (kept in a global, a closure or a container), "
+        f"so its derivative can no longer be recorded. Return it from the function "
+        f"instead, or read its value with `.primal` on purpose.")
+
+
 class Tracer:
     """Base class of every traced value; its value is in ``primal``.  Behaviour
     (operators, numpy hooks) is added by :mod:`dualtape.numpy`; modes subclass that."""
@@ -89,12 +122,16 @@ class Tracer:
     __slots__ = ("_trace", "_level")
 
 
+# The one process-wide object: a monotone counter.  It holds no context, only makes
+# levels unique; the lock keeps it so on interpreters without a global lock.
 _levels = itertools.count(1)
+_levels_lock = threading.Lock()
 
 
 def new_level() -> int:
-    """A level higher than every level handed out so far."""
-    return next(_levels)
+    """A level higher than every level handed out so far (safe under threads)."""
+    with _levels_lock:
+        return next(_levels)
 
 
 class Primitive:
@@ -147,66 +184,119 @@ class Primitive:
         return bind(self, *args, **params)
 
 
-class State:
-    """Process-wide facts the modes keep up to date for observers such as the cost
-    counter: ``rules`` > 0 while derivative rules run (as opposed to the primal
-    computation; modes may skip this bookkeeping while ``observer`` is None),
-    ``observer(tape_size, tape)`` is told of each reverse sweep, and
-    ``lift`` (if set) is applied to every seed tangent or cotangent a mode creates."""
+class Observer:
+    """What an observer of derivative work (the cost counter) installs for one context:
+    ``tape(size, tape)`` is told of each reverse sweep, and ``lift(x)`` is applied to
+    every seed tangent or cotangent a mode creates (seeds are constants, but the work
+    done on them is derivative work worth seeing)."""
 
-    __slots__ = ("rules", "observer", "lift")
+    __slots__ = ("tape", "lift")
 
-    def __init__(self) -> None:
-        self.rules = 0
-        self.observer: Callable | None = None
-        self.lift: Callable | None = None
-
-    def seed(self, x: Any) -> Any:
-        """A seed tangent/cotangent, as an observer wants to see it."""
-        return x if self.lift is None else self.lift(x)
-
-    def deriving(self) -> "_Deriving":
-        """A context for derivative work outside rules (seeding, assembling Jacobians)."""
-        return _Deriving(self)
+    def __init__(self, tape: Callable, lift: Callable) -> None:
+        self.tape = tape
+        self.lift = lift
 
 
-class _Deriving:
-    __slots__ = ("state",)
-
-    def __init__(self, st: State) -> None:
-        self.state = st
-
-    def __enter__(self) -> None:
-        self.state.rules += 1
-
-    def __exit__(self, *exc: Any) -> None:
-        self.state.rules -= 1
+# Everything a mode or the counter keeps while it runs is context-local: each thread
+# (and each asyncio task) sees only what its own calls installed.  Nothing here is
+# process-wide; the defaults are what a fresh thread sees.
+_observer: ContextVar[Observer | None] = ContextVar("dualtape_observer", default=None)
+_rules: ContextVar[int] = ContextVar("dualtape_rules", default=0)
+_guarded: ContextVar[bool] = ContextVar("dualtape_guarded", default=False)
 
 
-state = State()
+#: ``observer()``: the observer of this context (None unless a counter runs here).  The
+#: bound ``get`` itself, since forward mode asks once per operation.
+observer = _observer.get
 
-_REGISTRY: dict[str, Primitive] = {}
+
+@contextmanager
+def observing(obs: Observer | None) -> Iterator[None]:
+    """Install ``obs`` as this context's observer while the block runs."""
+    token = _observer.set(obs)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
 
 
-def register(prim: Primitive) -> Primitive:
-    """Add ``prim`` to the registry; names are unique."""
-    if prim.name in _REGISTRY and _REGISTRY[prim.name] is not prim:
-        raise ValueError(f"a primitive named {prim.name!r} is already registered")
-    _REGISTRY[prim.name] = prim
+def seed(x: Any) -> Any:
+    """A seed tangent/cotangent, as this context's observer wants to see it."""
+    obs = _observer.get()
+    return x if obs is None else obs.lift(x)
+
+
+def in_rules() -> bool:
+    """Whether derivative rules (not the primal computation) are running here."""
+    return _rules.get() > 0
+
+
+@contextmanager
+def deriving() -> Iterator[None]:
+    """Mark the block as derivative work (rules, seeding, assembling Jacobians)."""
+    token = _rules.set(_rules.get() + 1)
+    try:
+        yield
+    finally:
+        _rules.reset(token)
+
+
+def guarded() -> bool:
+    """Whether rules must treat a zero cotangent as an exact zero even against an
+    infinite or NaN partial (set for the repeat of a sweep whose result was not finite)."""
+    return _guarded.get()
+
+
+@contextmanager
+def guarding() -> Iterator[None]:
+    token = _guarded.set(True)
+    try:
+        yield
+    finally:
+        _guarded.reset(token)
+
+
+# Built-in primitives are found by name (for reports and the rule tables); names are
+# unique among them.  User primitives are objects: two may share a name, with each
+# other or with a built-in, and re-running a definition makes a new one.
+_BUILTIN: dict[str, Primitive] = {}
+_USER: "weakref.WeakSet[Primitive]" = weakref.WeakSet()
+
+
+def register(prim: Primitive, builtin: bool = True) -> Primitive:
+    """Add ``prim`` to the registry.  Built-in names are unique; user primitives
+    (``builtin=False``) are kept only while something refers to them, and their names
+    may repeat."""
+    if not builtin:
+        _USER.add(prim)
+        return prim
+    if prim.name in _BUILTIN and _BUILTIN[prim.name] is not prim:
+        raise ValueError(f"a built-in primitive named {prim.name!r} is already registered")
+    _BUILTIN[prim.name] = prim
     return prim
 
 
 def lookup(name: str) -> Primitive:
-    """The registered primitive called ``name``."""
+    """The built-in primitive called ``name`` (for reports: user primitives are reached
+    through the function ``defprimitive`` returned, not by name)."""
     try:
-        return _REGISTRY[name]
+        return _BUILTIN[name]
     except KeyError:
-        raise KeyError(f"no primitive named {name!r} is registered") from None
+        raise KeyError(f"no built-in primitive named {name!r} is registered") from None
 
 
-def primitives() -> dict[str, Primitive]:
-    """A snapshot of the registry, name -> Primitive."""
-    return dict(_REGISTRY)
+def primitives(user: bool = False) -> dict[str, Primitive]:
+    """A snapshot of the built-in primitives, name -> Primitive; with ``user=True`` the
+    live user primitives too, a repeated name suffixed with ``#k``."""
+    out = dict(_BUILTIN)
+    if user:
+        for p in sorted(_USER, key=id):
+            key, k = p.name, 1
+            while key in out:
+                k += 1
+                key = f"{p.name}#{k}"
+            out[key] = p
+    return out
 
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:

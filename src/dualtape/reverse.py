@@ -13,11 +13,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._api import (assemble, basis, check_float, flatten, select_args, shape_of, to_array,
-                   unflatten, zeros_tangent)
+from ._api import (all_finite, assemble, basis, check_float, flatten, select_args, shape_of,
+                   to_array, unflatten, zeros_tangent)
 from .numpy import TracedArray
 from .primitives import OPS
-from .registry import Trace, Tracer, state
+from . import registry
+from .registry import Trace, Tracer, deriving, guarded, guarding, observer
 
 __all__ = ["Tape", "vjp", "vjp_batch", "grad", "value_and_grad", "jacrev"]
 
@@ -44,6 +45,10 @@ class Tape(Trace):
         recs = self.records
         slot = len(recs)
         keep = prim.residuals
+        if None in parents:
+            _own_constants(primals, parents, keep)
+        if params:
+            params = {k: _own(v) for k, v in params.items()}
         if keep is not None and type(ans) is np.ndarray and ans.size > _STUB_MIN:
             # keep alive only what the VJP reads; the rest become shape-and-dtype stubs
             # (for large arrays only: small ones cost less to keep than to stub)
@@ -66,14 +71,24 @@ class Tape(Trace):
     def backward(self, seeds: dict[int, Any], wanted: Sequence[int]) -> list:
         """Sweep cotangents from ``seeds`` (slot -> cotangent) back to the ``wanted``
         slots; returns their cotangents (None where nothing reached them)."""
-        recs = self.records
-        if state.observer is not None:
-            state.observer(len(recs), self)
-        state.rules += 1
-        try:
-            return self._sweep(seeds, wanted)
-        finally:
-            state.rules -= 1
+        obs = observer()
+        if obs is not None:
+            obs.tape(len(self.records), self)
+        with deriving():
+            if guarded():
+                return self._sweep(seeds, wanted)
+            # Warnings of a sweep whose result is finite came from values masked later
+            # (0 * inf in a branch not taken): noise.  A non-finite result is swept again
+            # below, with numpy's warnings as the user set them.
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                got = self._sweep(seeds, wanted)
+            if not all_finite(got):
+                # A zero cotangent met an infinite or NaN partial somewhere (the branch
+                # `where` did not take, at an input that is inf there): sweep again with
+                # every rule treating zero cotangents as exact zeros.
+                with guarding():
+                    got = self._sweep(seeds, wanted)
+            return got
 
     def _sweep(self, seeds: dict[int, Any], wanted: Sequence[int]) -> list:
         recs = self.records
@@ -111,6 +126,28 @@ class Tape(Trace):
 
 
 _STUB_MIN = 4096      # elements
+
+
+def _own(v: Any) -> Any:
+    """``v`` as the sweep may keep it: a copy of a plain array (the caller may write into
+    theirs before the sweep), containers of them copied through, anything else as is."""
+    if type(v) is np.ndarray:
+        return v.copy()
+    if isinstance(v, (tuple, list)) and any(isinstance(e, (np.ndarray, tuple, list)) for e in v):
+        return type(v)(_own(e) for e in v)
+    return v
+
+
+def _own_constants(primals: list, parents: list, keep: tuple | None) -> None:
+    """Replace, in the record's own list, the plain arrays the VJP reads by copies.
+
+    Without the copy, a buffer used in f and then overwritten in place (``buf[:] = ...``
+    in a loop) would be read by the sweep with its final contents for every use.  Traced
+    values need no copy: their primals are results this library made and never writes.
+    """
+    for i, p in enumerate(parents):
+        if p is None and (keep is None or i in keep):
+            primals[i] = _own(primals[i])
 
 
 class Shaped:
@@ -172,6 +209,7 @@ def _vjp_from_jvp(prim, g, ans, primals, params, needed):
         tangents = [None] * len(primals)
         tangents[i] = t
         y = prim.jvp(tangents, ans, primals, params)
+        tape.finish()
         if isinstance(y, Variable) and y._level == tape.level:
             out.append(tape.backward({y.slot: g}, [t.slot])[0])
         else:
@@ -186,13 +224,18 @@ def _trace_call(f: Callable, args: tuple, argnums: tuple) -> tuple:
     in_slots, in_leaves, in_trees = [], [], []
     for i in argnums:
         leaves, tree = flatten(args[i])
-        leaves = [check_float(to_array(x), "reverse-mode differentiation") for x in leaves]
+        # copies: vjp_fn may sweep long after, and the caller may write into x by then
+        leaves = [_own(check_float(to_array(x), "reverse-mode differentiation"))
+                  for x in leaves]
         vs = [tape.new_input(x) for x in leaves]
         new[i] = unflatten(tree, vs)
         in_slots.append([v.slot for v in vs])
         in_leaves.append(leaves)
         in_trees.append(tree)
-    out = f(*new)
+    try:
+        out = f(*new)
+    finally:
+        tape.finish()
     return tape, out, in_slots, in_leaves, in_trees
 
 
@@ -240,7 +283,7 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
             raise ValueError("vjp_fn: the cotangent must have the structure of the output")
         seeds: dict[int, Any] = {}
         for s, c, v in zip(slots, cl, values):
-            c = state.seed(to_array(c, dtype=getattr(v, "dtype", None)))
+            c = registry.seed(to_array(c, dtype=getattr(v, "dtype", None)))
             if shape_of(c) != shape_of(v):
                 raise ValueError(f"vjp_fn: cotangent shape {shape_of(c)} != output shape "
                                  f"{shape_of(v)}")
@@ -257,7 +300,7 @@ def _scalar_seed(value: Any, fn: str) -> Any:
         raise TypeError(
             f"{fn} needs a function with exactly one output element, got shape {shape}; "
             f"for vector outputs use dt.jacrev (all rows) or dt.vjp (one cotangent)")
-    return state.seed(np.ones(shape, dtype=zeros_tangent(value).dtype))
+    return registry.seed(np.ones(shape, dtype=zeros_tangent(value).dtype))
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
@@ -312,7 +355,7 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
             rows: list[list] = [[] for _ in nums]
             for start in range(0, max(m, 1), k):
                 stop = min(start + k, m)
-                seed = state.seed(basis(m, start, stop, shp, zeros_tangent(v).dtype))
+                seed = registry.seed(basis(m, start, stop, shp, zeros_tangent(v).dtype))
                 seeds = {s: seed} if s >= 0 else {}
                 got = _cotangents(tape, seeds, in_slots, in_leaves, in_trees,
                                   batch=(stop - start,))
@@ -337,7 +380,7 @@ def vjp_batch(f: Callable, x: Any) -> tuple[Any, Callable]:
         raise TypeError("vjp_batch needs a function returning one array")
 
     def pull(cts: Any) -> Any:
-        cts = state.seed(to_array(cts, dtype=zeros_tangent(values[0]).dtype))
+        cts = registry.seed(to_array(cts, dtype=zeros_tangent(values[0]).dtype))
         seeds = {slots[0]: cts} if slots[0] >= 0 else {}
         return _cotangents(tape, seeds, in_slots, in_leaves, in_trees,
                            batch=shape_of(cts)[:1])[0]

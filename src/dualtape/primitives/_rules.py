@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..registry import Primitive, register
+from ..registry import Primitive, guarded, register
 
 # Filled in by the modules that define them; rules look them up at call time so the
 # primitive modules may refer to each other freely.
@@ -147,6 +147,8 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
     prim = Primitive(name, impl, kind="elementwise")
     prim.partials = tuple(partials)
     scale = tuple(None if p is None else _scaler(p, singular) for p in prim.partials)
+    # what a guarded sweep uses: a zero cotangent stays exactly zero against any partial
+    safe = tuple(None if p is None else _scaler(p, True) for p in prim.partials)
 
     def jvp(tangents, ans, primals, params):
         out = None
@@ -169,11 +171,12 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
     def vjp(g, ans, primals, params, needed):
         res = []
         gs = g.shape
+        sc = safe if guarded() else scale
         for i, need in enumerate(needed):
-            if not need or scale[i] is None:
+            if not need or sc[i] is None:
                 res.append(None)
                 continue
-            c = scale[i](ans, primals, params, g)
+            c = sc[i](ans, primals, params, g)
             xs = primals[i].shape
             res.append(c if xs == gs else unbroadcast(c, xs, len(gs) - len(ans.shape)))
         return tuple(res)
