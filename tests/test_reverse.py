@@ -89,3 +89,100 @@ def test_value_and_grad_with_argnums_tuple_and_lists():
     np.testing.assert_allclose(gp[0], 2 * x.T @ r)     # d/dw = 2 X^T r
     np.testing.assert_allclose(gp[1], 2 * np.sum(r))   # d/db = 2 sum r
     np.testing.assert_allclose(gx, 2 * np.outer(r, w))  # d/dX = 2 r w^T
+
+
+# ---- the branch not taken contributes exactly zero, even at inf / NaN inputs ---------
+_SPECIAL = np.array([1.5, np.nan, np.inf, -np.inf, -2.0])
+
+
+def _masked_square(v):
+    return np.sum(np.where(np.isfinite(v), v ** 2, 0.0))
+
+
+def _masked_log(v):
+    # log is singular at 0 and NaN below; the branch is taken only where v > 0
+    return np.sum(np.where(v > 0, v * np.log(np.where(v > 0, v, 1.0)) + np.exp(v) * 0.0
+                           + v ** 3, 0.0))
+
+
+@pytest.mark.parametrize("how", ["grad", "jacrev", "vjp", "jacfwd"])
+def test_where_branch_not_taken_is_exactly_zero_at_inf_and_nan(how):
+    v = _SPECIAL
+    # closed form: d/dv v^2 = 2 v where v is finite, 0 elsewhere
+    expected = np.where(np.isfinite(v), 2 * np.where(np.isfinite(v), v, 0.0), 0.0)
+    got = {"grad": lambda: dt.grad(_masked_square)(v),
+           "jacrev": lambda: dt.jacrev(_masked_square)(v),
+           "vjp": lambda: dt.vjp(_masked_square, v)[1](1.0)[0],
+           "jacfwd": lambda: dt.jacfwd(_masked_square)(v)}[how]()
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("mode", ["fwd-over-rev", "rev-over-rev", "rev-over-fwd",
+                                  "fwd-over-fwd"])
+def test_where_branch_not_taken_is_zero_at_second_order(mode):
+    v = np.array([2.0, 0.0, -1.0, -np.inf, np.nan])
+    H = dt.hessian(_masked_log, mode=mode)(v)
+    # taken only at v = 2: d2/dv2 [v log v + v^3] = 1/v + 6 v = 12.5
+    expected = np.zeros((5, 5))
+    expected[0, 0] = 0.5 + 12.0
+    np.testing.assert_allclose(H, expected, rtol=1e-14, atol=0)
+
+
+def test_where_guard_does_not_hide_a_true_nan():
+    # sqrt'(x) at x = -1 is NaN in numpy's arithmetic and must stay so
+    with np.errstate(invalid="ignore"):
+        g = dt.grad(lambda v: np.sum(np.sqrt(v)))(np.array([4.0, -1.0]))
+    assert g[0] == 0.25 and np.isnan(g[1])
+
+
+def test_where_guard_gives_an_honest_infinity():
+    # d/dx sqrt(x) at 0 is +inf, and nothing masks it
+    with np.errstate(divide="ignore"):
+        g = dt.grad(lambda v: np.sum(np.sqrt(v)))(np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(g, [np.inf, 0.5])
+
+
+# ---- plain arrays written in place before the sweep ---------------------------------
+def test_buffer_overwritten_in_place_inside_f():
+    buf = np.zeros(3)
+
+    def f(x):
+        total = 0.0
+        for k in range(3):
+            buf[:] = k + 1                 # the same buffer, new contents each time
+            total = total + np.sum(x * buf) ** 2
+        return total
+
+    x = np.array([0.5, -1.0, 2.0])
+    # f = sum_k (k+1)^2 (sum x)^2, so grad = 2 (sum x) * (1 + 4 + 9) in every entry
+    expected = np.full(3, 28.0 * x.sum())
+    np.testing.assert_allclose(dt.grad(f)(x), expected)
+    np.testing.assert_allclose(dt.jacrev(f)(x), expected)
+    np.testing.assert_allclose(dt.jacfwd(f)(x), expected)
+
+
+def test_index_array_overwritten_after_use():
+    idx = np.array([0, 1])
+
+    def f(x):
+        y = x[idx]
+        idx[:] = [2, 2]
+        return np.sum(y * y)
+    np.testing.assert_allclose(dt.grad(f)(np.array([1.0, -3.0, 5.0])), [2.0, -6.0, 0.0])
+
+
+def test_input_written_between_vjp_and_its_sweep():
+    x = np.array([1.0, 2.0])
+    out, pull = dt.vjp(lambda v: v * v, x)
+    x[:] = 100.0                            # the caller reuses its array
+    np.testing.assert_allclose(pull(np.ones(2))[0], [2.0, 4.0])
+
+
+def test_large_constant_is_also_kept():
+    c = np.arange(10_000, dtype=float)
+
+    def f(x):
+        y = np.sum(x * c)
+        c[:] = 0.0
+        return y
+    np.testing.assert_allclose(dt.grad(f)(np.ones(10_000)), np.arange(10_000.0))

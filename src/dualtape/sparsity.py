@@ -298,7 +298,10 @@ def sparsity(f: Callable, x: Any, kind: str = "global") -> sp.csr_array:
     n = _size(x)
     trace = SparsityTrace(n, kind == "local")
     eye = sp.csr_array((np.ones(n, dtype=bool), np.arange(n), np.arange(n + 1)), shape=(n, n))
-    out = f(IndexSets(x, eye, trace))
+    try:
+        out = f(IndexSets(x, eye, trace))
+    finally:
+        trace.finish()
     if isinstance(out, IndexSets) and out._level == trace.level:
         return out.pattern.tocsr()
     return sp.csr_array((_size(out), n), dtype=bool)
