@@ -241,10 +241,10 @@ def deriving() -> Iterator[None]:
         _rules.reset(token)
 
 
-def guarded() -> bool:
-    """Whether rules must treat a zero cotangent as an exact zero even against an
-    infinite or NaN partial (set for the repeat of a sweep whose result was not finite)."""
-    return _guarded.get()
+#: ``guarded()``: whether rules must treat a zero cotangent as an exact zero even against
+#: an infinite or NaN partial (set for the repeat of a sweep whose result was not
+#: finite).  The bound ``get``: elementwise rules ask once per application.
+guarded = _guarded.get
 
 
 @contextmanager

@@ -45,8 +45,10 @@ class Tape(Trace):
         recs = self.records
         slot = len(recs)
         keep = prim.residuals
-        if None in parents:
-            _own_constants(primals, parents, keep)
+        if None in parents and not _CONTAINERS.isdisjoint(map(type, primals)):
+            for i, a in enumerate(primals):
+                if type(a) in _CONTAINERS and parents[i] is None and (keep is None or i in keep):
+                    primals[i] = _own(a)
         if params:
             params = {k: _own(v) for k, v in params.items()}
         if keep is not None and type(ans) is np.ndarray and ans.size > _STUB_MIN:
@@ -128,6 +130,13 @@ class Tape(Trace):
 _STUB_MIN = 4096      # elements
 
 
+# Plain arrays the sweep reads are copied when recorded: without the copy, a buffer used
+# in f and then overwritten in place (``buf[:] = ...`` in a loop) would be read by the
+# sweep with its final contents for every use.  Traced values need no copy: their
+# primals are results this library made and never writes.
+_CONTAINERS = frozenset({np.ndarray, tuple, list})
+
+
 def _own(v: Any) -> Any:
     """``v`` as the sweep may keep it: a copy of a plain array (the caller may write into
     theirs before the sweep), containers of them copied through, anything else as is."""
@@ -136,18 +145,6 @@ def _own(v: Any) -> Any:
     if isinstance(v, (tuple, list)) and any(isinstance(e, (np.ndarray, tuple, list)) for e in v):
         return type(v)(_own(e) for e in v)
     return v
-
-
-def _own_constants(primals: list, parents: list, keep: tuple | None) -> None:
-    """Replace, in the record's own list, the plain arrays the VJP reads by copies.
-
-    Without the copy, a buffer used in f and then overwritten in place (``buf[:] = ...``
-    in a loop) would be read by the sweep with its final contents for every use.  Traced
-    values need no copy: their primals are results this library made and never writes.
-    """
-    for i, p in enumerate(parents):
-        if p is None and (keep is None or i in keep):
-            primals[i] = _own(primals[i])
 
 
 class Shaped:
