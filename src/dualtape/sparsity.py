@@ -71,7 +71,8 @@ class IndexSets(TracedArray):
         self.primal = primal
         self.pattern = pattern
 
-    def _check_read(self, what: str = "the value of a traced array was read") -> None:
+    def _check_read(self, what: str = "a traced value was read (as an index, a mask, a "
+                                      "count or a shape)") -> None:
         if not self._trace.local:
             raise ValueError(_VALUE_DEPENDENT.format(what=what))
 

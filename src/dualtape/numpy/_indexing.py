@@ -1,8 +1,8 @@
 """Indexing, diagonals, triangles, sorting and the functional update ``at``.
 
 Everything here except ``sort``/``partition`` and the positions (``argsort``,
-``argmax``...; primitives: see
-:mod:`dualtape.primitives.sorting`) is a composite of ``getitem``, its transpose
+``argmax``...), primitives of :mod:`dualtape.primitives.sorting`, is a composite of
+``getitem``, its transpose
 ``index_add``, ``transpose``, ``concatenate`` and ``where``, so derivatives, exact
 sparsity patterns and costs come from those primitives.
 """

@@ -64,9 +64,9 @@ mean_p = define(
 
 
 def _selection_weights(ans: Any, x: Any, axis: tuple, keepdims: bool) -> np.ndarray:
-    """1/(number of ties) at the selected elements, 0 elsewhere; a plain constant."""
+    """1/(number of ties) at the selected elements, 0 elsewhere; a constant."""
     a = ans if keepdims else OPS["reshape"](ans, _kept_shape(shape(x), axis))
-    hit = np.asarray(x == a)            # comparisons carry no derivative: plain bools
+    hit = OPS["equal"](x, a)    # no derivative: plain bools (traced in global sparsity)
     w = hit / np.sum(hit, axis=axis, keepdims=True)
     return w.astype(getattr(ans, "dtype", w.dtype), copy=False)
 
