@@ -2,9 +2,8 @@
 
 Everything here except ``sort``/``partition`` and the positions (``argsort``,
 ``argmax``...), primitives of :mod:`dualtape.primitives.sorting`, is a composite of
-``getitem``, its transpose
-``index_add``, ``transpose``, ``concatenate`` and ``where``, so derivatives, exact
-sparsity patterns and costs come from those primitives.
+``getitem``, its transpose ``index_add``, ``transpose``, ``concatenate`` and ``where``,
+so derivatives, exact sparsity patterns and costs come from those primitives.
 """
 
 from __future__ import annotations
