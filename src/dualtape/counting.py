@@ -69,8 +69,6 @@ class Counts:
 
 
 def _nbytes(x: Any) -> int:
-    if isinstance(x, Tracer):               # an outer mode's value: its shape and dtype
-        return int(np.prod(x.shape)) * x.dtype.itemsize
     return int(getattr(x, "nbytes", 8))
 
 
@@ -173,4 +171,5 @@ def _record_bytes(rec: Any) -> int:
         return 0
     _, primals, _, ans, _ = rec
     vals = list(primals) + list(ans if isinstance(ans, tuple) else (ans,))
-    return sum(_nbytes(v) for v in vals if isinstance(v, (Tracer, np.ndarray, np.generic)))
+    plain = [value_of(v, structural=False) for v in vals]     # their sizes, not values
+    return sum(_nbytes(v) for v in plain if isinstance(v, (np.ndarray, np.generic)))

@@ -25,7 +25,8 @@ def formula(describe: str) -> Callable:
 
 
 def _size(x: Any) -> int:
-    return int(np.prod(np.shape(x)))
+    # arrays and numpy scalars know their size; a Python number is one element
+    return int(getattr(x, "size", 1))
 
 
 def out_size(ans: Any) -> int:
