@@ -251,3 +251,20 @@ def test_global_pattern_covers_the_jacobian_at_other_points(n, ops, seed):
     for y in points:
         J = dt.jacfwd(f)(y)
         assert not np.any((J != 0) & (P == 0)), (ops, y, J, P)
+
+
+@pytest.mark.parametrize("f", [
+    lambda v: dnp.max(v * v),
+    lambda v: dnp.sum(np.maximum(v, 0.0) ** 2 * v),
+    lambda v: dnp.sum(np.abs(v) ** 3),
+    lambda v: dnp.sum(np.abs(v[0] + 1j * v[1:]) ** 2),
+])
+def test_hessian_patterns_through_selections_hold_for_every_input(f):
+    # the gradient's rules compare values (ties, kinks): globally those comparisons are
+    # value-dependent too, and the pattern found at x covers the Hessian elsewhere
+    x = np.array([-1.0, 2.0, -3.0, 0.5])
+    P = dense(dt.sparsity(dt.grad(f), x))
+    rng = np.random.default_rng(0)
+    for y in [x, -x, rng.uniform(-3, 3, 4), rng.uniform(-3, 3, 4)]:
+        H = dt.hessian(f)(y)
+        assert not np.any((H != 0) & (P == 0)), (y, H, P)

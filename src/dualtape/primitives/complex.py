@@ -125,7 +125,7 @@ def conj(x: Any) -> Any:
 def _guarded_inverse(v: Any) -> Any:
     """``1 / v`` where ``v != 0`` and exactly 0 elsewhere, with no NaN in any derivative
     (the division only ever sees non-zero values)."""
-    nz = np.asarray(OPS["not_equal"](v, 0))       # a plain mask: no derivative
+    nz = OPS["not_equal"](v, 0)       # no derivative: a plain mask (traced in global sparsity)
     return OPS["where"](nz, 1.0 / OPS["where"](nz, v, 1.0), 0.0)
 
 
