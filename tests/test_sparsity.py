@@ -153,3 +153,118 @@ def test_detected_pattern_covers_every_numerical_nonzero(prog):
     for kind in ("global", "local"):
         P = dense(dt.sparsity(f, x, kind=kind))
         assert not np.any((J != 0) & (P == 0)), (kind, J, P)
+
+
+# ---- global patterns hold for every input -------------------------------------------
+def test_values_through_nondifferentiable_primitives_stay_value_dependent():
+    x = np.array([-1.0, 2.0, -3.0, 4.0])
+    f = lambda v: np.where(np.sign(v) > 0, v, 0.0)          # noqa: E731
+    # the pattern at x and at -x is the same: either branch may be taken
+    np.testing.assert_array_equal(dense(dt.sparsity(f, x)), np.eye(4))
+    np.testing.assert_array_equal(dense(dt.sparsity(f, -x)), np.eye(4))
+    np.testing.assert_array_equal(dense(dt.sparsity(f, x, kind="local")), np.diag([0, 1, 0, 1]))
+    # arithmetic on such a value keeps it value-dependent
+    g = lambda v: np.where(np.floor(v) * 2.0 + 1.0 > 0, v[::-1], v)   # noqa: E731
+    np.testing.assert_array_equal(dense(dt.sparsity(g, x)), np.eye(4) + np.eye(4)[::-1])
+    h = lambda v: np.where(dnp.argmax(v) == np.arange(4), v, v[[1, 2, 3, 0]])  # noqa: E731
+    np.testing.assert_array_equal(dense(dt.sparsity(h, x)),
+                                  np.eye(4) + np.roll(np.eye(4), 1, axis=1))
+
+
+@pytest.mark.parametrize("f", [
+    lambda v: v[dnp.argmax(v)],                                  # an index
+    lambda v: dnp.take(v, dnp.argsort(v)),                       # positions
+    lambda v: v[np.sign(v) > 0],                                 # a mask
+    lambda v: np.zeros(int(np.floor(v[0]))) + v[1],              # a shape
+    lambda v: v * 2 if np.sign(v[0]) > 0 else -v,                # a Python branch
+    lambda v: dnp.reshape(v, (int(np.rint(v[0] * 0 + 4)),)),     # an int
+])
+def test_reading_a_value_dependent_value_suggests_local_detection(f):
+    x = np.array([3.0, 2.0, -1.0, 4.0])
+    with pytest.raises(ValueError, match="kind='local'"):
+        dt.sparsity(f, x)
+    J = dt.jacfwd(f)(x)
+    P = dense(dt.sparsity(f, x, kind="local"))
+    assert not np.any((J.reshape(P.shape) != 0) & (P == 0))
+
+
+def test_nondifferentiable_results_of_constants_stay_plain():
+    c = np.array([1.0, -2.0, 0.0])
+    seen = []
+
+    def f(v):
+        s = np.sign(c)
+        seen.append(type(s))
+        return v * s[dnp.argmax(c)] + v[np.floor(c).astype(int) % 3]
+    P = dense(dt.sparsity(f, np.ones(3)))
+    assert seen == [np.ndarray]
+    # v * 1 + v[[1, 1, 0]]
+    np.testing.assert_array_equal(P, [[1, 1, 0], [0, 1, 0], [1, 0, 1]])
+
+
+GLOBAL_OPS = ["where_sign", "abs", "maximum", "maximum_const", "floor", "sign_mul",
+              "compare", "argmax", "sin", "minimum"]
+
+
+def build_branchy(ops, n, seed):
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    shift = np.roll(np.arange(n), 1)
+
+    def f(x):
+        for op in ops:
+            if op == "where_sign":
+                x = np.where(np.sign(x) > 0, x, 0.5 * x[perm])
+            elif op == "abs":
+                x = np.abs(x) + x[shift]
+            elif op == "maximum":
+                x = np.maximum(x, x[perm])
+            elif op == "maximum_const":
+                x = np.maximum(x, 0.3)
+            elif op == "floor":
+                x = np.where(np.floor(x) % 2 == 0, x, 2.0 * x[shift])
+            elif op == "sign_mul":
+                x = np.sign(x[perm]) * x
+            elif op == "compare":
+                x = np.where(x > x[perm], x * x, 0.0)
+            elif op == "argmax":
+                x = np.where(dnp.argmax(x) == np.arange(n), x[shift], x)
+            elif op == "minimum":
+                x = np.minimum(x, -x[shift])
+            else:
+                x = np.sin(x)
+        return x
+    return f
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 6), ops=st.lists(st.sampled_from(GLOBAL_OPS), min_size=1, max_size=5),
+       seed=st.integers(0, 2 ** 16))
+def test_global_pattern_covers_the_jacobian_at_other_points(n, ops, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-3, 3, n)
+    f = build_branchy(ops, n, seed)
+    P = dense(dt.sparsity(f, x))
+    # the pattern found at x holds at -x (every sign flips), at x with some signs
+    # flipped, and at unrelated points; the Jacobian there comes from forward mode
+    points = [x, -x, x * rng.choice([-1.0, 1.0], n)] + [rng.uniform(-3, 3, n) for _ in range(3)]
+    for y in points:
+        J = dt.jacfwd(f)(y)
+        assert not np.any((J != 0) & (P == 0)), (ops, y, J, P)
+
+
+@pytest.mark.parametrize("f", [
+    lambda v: dnp.max(v * v),
+    lambda v: dnp.sum(np.maximum(v, 0.0) ** 2 * v),
+    lambda v: dnp.sum(np.abs(v) ** 3),
+    lambda v: dnp.sum(np.abs(v[0] + 1j * v[1:]) ** 2),
+])
+def test_hessian_patterns_through_selections_hold_for_every_input(f):
+    # the gradient's rules compare values (ties, kinks): globally those comparisons are
+    # value-dependent too, and the pattern found at x covers the Hessian elsewhere
+    x = np.array([-1.0, 2.0, -3.0, 0.5])
+    P = dense(dt.sparsity(dt.grad(f), x))
+    rng = np.random.default_rng(0)
+    for y in [x, -x, rng.uniform(-3, 3, 4), rng.uniform(-3, 3, 4)]:
+        H = dt.hessian(f)(y)
+        assert not np.any((H != 0) & (P == 0)), (y, H, P)

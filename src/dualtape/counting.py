@@ -8,14 +8,11 @@ where derivative rules run (``registry.deriving``); that splits the counts into 
 primal and a derivative part.  The observer ``count`` installs is context-local, so a
 count in one thread never sees, or changes, derivatives computed in another.
 
-Each primitive names its flop formula in the registry (``prim.cost``):
-
-* ``"elementwise"``: one flop per output element;
-* ``"reduce"``: one flop per input element;
-* ``"matmul"``: 2 k flops per output element, k the contracted length;
-* ``"scatter"``: one flop per added element;
-* ``"move"``: no flops (reshape, transpose, indexing, concatenation);
-* anything else (user primitives): one flop per output element, an estimate.
+Each primitive states its flop formula in its registry block (``prim.cost``, a callable
+with a ``describe`` string; see :mod:`dualtape.primitives._cost`, and
+``python -m dualtape.report`` for every formula); this module only calls it.  A
+primitive without one (a user primitive) costs one flop per output element, an
+estimate.
 
 Bytes moved are the bytes of the array arguments plus those of the result.
 """
@@ -29,7 +26,7 @@ import numpy as np
 
 from ._api import flatten, unflatten
 from .numpy import TracedArray
-from .registry import Observer, Trace, Tracer, in_rules, observing
+from .registry import Observer, Trace, Tracer, in_rules, observing, value_of
 
 __all__ = ["Counts", "count", "cost_of"]
 
@@ -75,21 +72,13 @@ def _nbytes(x: Any) -> int:
     return int(getattr(x, "nbytes", 8))
 
 
-def cost_of(prim: Any, ans: Any, args: tuple) -> tuple[int, int]:
+def cost_of(prim: Any, ans: Any, args: tuple, params: dict | None = None) -> tuple[int, int]:
     """(flops, bytes) of one application of ``prim`` with plain-value ``args``."""
     outs = ans if prim.multiple_results else (ans,)
-    out_size = sum(int(np.size(o)) for o in outs)
-    rule = prim.cost
-    if rule == "move":
-        flops = 0
-    elif rule == "reduce":
-        flops = int(np.size(args[0]))
-    elif rule == "matmul":
-        flops = 2 * out_size * int(np.shape(args[0])[-1])
-    elif rule == "scatter":
-        flops = int(np.size(args[0]))
+    if prim.cost is None:
+        flops = sum(int(np.size(o)) for o in outs)
     else:
-        flops = out_size
+        flops = int(prim.cost(ans, args, {} if params is None else params))
     moved = sum(_nbytes(a) for a in args if isinstance(a, (np.ndarray, np.generic)))
     moved += sum(_nbytes(o) for o in outs)
     return flops, moved
@@ -105,7 +94,7 @@ class CountTrace(Trace):
 
     def process(self, prim, args, params):
         ans, primals, _ = self.unpack(prim, args, params)
-        flops, moved = cost_of(prim, ans, tuple(primals))
+        flops, moved = cost_of(prim, ans, tuple(primals), params)
         c = self.counts
         if in_rules():
             c.derivative_calls += 1
@@ -133,12 +122,6 @@ class Counted(TracedArray):
         self._trace = trace
         self._level = trace.level
         self.primal = primal
-
-
-def _plain(x: Any, level: int) -> Any:
-    while isinstance(x, Counted) and x._level == level:
-        x = x.primal
-    return x
 
 
 def count(fn: Callable, *args: Any) -> Counts:
@@ -175,7 +158,7 @@ def count(fn: Callable, *args: Any) -> Counts:
     finally:
         trace.finish()
     leaves, tree = flatten(out)
-    trace.counts.value = unflatten(tree, [_plain(v, trace.level) for v in leaves])
+    trace.counts.value = unflatten(tree, [value_of(v, trace.level) for v in leaves])
     return trace.counts
 
 
@@ -188,11 +171,5 @@ def _record_bytes(rec: Any) -> int:
         return 0
     _, primals, _, ans, _ = rec
     vals = list(primals) + list(ans if isinstance(ans, tuple) else (ans,))
-    return sum(_nbytes(_unwrap(v)) for v in vals
-               if isinstance(_unwrap(v), (np.ndarray, np.generic)))
-
-
-def _unwrap(v: Any) -> Any:
-    while isinstance(v, Tracer):
-        v = v.primal
-    return v
+    plain = [value_of(v, structural=False) for v in vals]     # their sizes, not values
+    return sum(_nbytes(v) for v in plain if isinstance(v, (np.ndarray, np.generic)))

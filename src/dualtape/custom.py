@@ -48,7 +48,6 @@ def defprimitive(name: str | Callable, impl: Callable | None = None) -> Any:
         return lambda fn: defprimitive(name, fn)
     prim = Primitive(str(name), impl, kind="user")
     prim.user = True
-    prim.batched = False
     register(prim, builtin=False)   # an object: its name may repeat (notebook cells)
     return UserFunction(prim, impl)
 
@@ -86,7 +85,6 @@ def defjvp(f: Any, *rules: Callable | None) -> Any:
     def batched(i: int, rule: Callable) -> Callable:
         return lambda t, ans, *args, **params: _per_direction(rule, t, args[i], ans, args,
                                                               params)
-    prim.jvp_rules = tuple(rules)
     prim.jvp = rules_to_jvp([None if r is None else batched(i, r) for i, r in enumerate(rules)])
     return f
 
@@ -105,7 +103,6 @@ def defvjp(f: Any, *rules: Callable | None) -> Any:
             return None if c is None else _fit(c, tuple(getattr(args[i], "shape", ())), nb,
                                                prim.name, i)
         return vjp_i
-    prim.vjp_rules = tuple(rules)
     prim.vjp = rules_to_vjp([None if r is None else batched(i, r) for i, r in enumerate(rules)])
     return f
 

@@ -27,18 +27,6 @@ __all__ = [
 ]
 
 
-def _sign(x: Any) -> np.ndarray:
-    """``sign(x)`` as a constant (plain) array of the shape of ``x``.
-
-    ``dnp.sign`` has no derivative and returns a plain array in every mode, so masks
-    built from it are constants and multiplying by one keeps a pattern elementwise.
-    A comparison ``x > 0`` is no plain array under global sparsity detection (it is a
-    predicate there), and a ``where`` on it with a constant branch currently yields a
-    pattern that holds only at this x.
-    """
-    return np.asarray(dnp.sign(x))
-
-
 def _relu(x: Any) -> Any:
     # where, not maximum: maximum splits the tie at 0 (relu'(0) would be 0.5).  Testing
     # x <= 0 rather than x > 0 lets a NaN through as NaN.
@@ -210,8 +198,9 @@ class Sigmoid(_Elementwise):
     def __call__(self, x: Any) -> Any:
         # With e = exp(-|x|) <= 1 nothing overflows, and both tails keep full relative
         # precision (0.5 * (1 + tanh(x / 2)) would round sigmoid(-40) to 0).  |x| is
-        # x times a constant sign, so that d|x|/dx is never abs's subgradient 0 at x = 0.
-        pos = (_sign(x) >= 0).astype(np.float64)
+        # x times sign(x), which has no derivative, so that d|x|/dx is never abs's
+        # subgradient 0 at x = 0.
+        pos = (dnp.sign(x) >= 0).astype(np.float64)
         e = dnp.exp(-(x * (2.0 * pos - 1.0)))
         # 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, without a traced branch.
         return (pos + (1.0 - pos) * e) / (1.0 + e)

@@ -49,6 +49,7 @@ __all__ = [
     "primitives",
     "register",
     "seed",
+    "value_of",
 ]
 
 
@@ -135,27 +136,37 @@ def new_level() -> int:
 
 
 class Primitive:
-    """A registered operation: implementation and derivative rules in one record.
+    """A registered operation: its implementation and every rule about it, in one record.
 
-    Uniform entry points read by every mode:
+    Each rule is a callable attribute; modes and interpreters call them and never ask
+    what the primitive is.
 
     * ``jvp(tangents, ans, primals, params) -> tangent | None`` where ``tangents`` has one
       entry per argument, ``None`` for arguments without a tangent.
     * ``vjp(g, ans, primals, params, needed) -> tuple`` with one cotangent (or ``None``)
       per argument; only arguments with ``needed[i]`` true are computed.
+    * ``sparsity(pats, ans, primals, params, local) -> pattern`` (a tuple of patterns for
+      ``multiple_results``): the structure rule, see :mod:`dualtape.sparsity`.  None:
+      every output element may depend on every input element (conservative).
+    * ``cost(ans, args, params) -> int``: flops of one application with plain-value
+      ``args``; ``cost.describe`` states the formula in words.  None: one flop per output
+      element, an estimate (user primitives).
+    * ``residuals``: what the VJP reads ("ans" and argument indices; None: everything):
+      reverse mode keeps only those values alive and gives the rule the others' shapes
+      and dtypes.
+    * ``partials`` (elementwise primitives): the local partial of each argument, from
+      which jvp, vjp and the local structure rule are built.
 
     ``nondiff`` primitives (comparisons, ``sign``, ``floor``...) have derivative zero
     everywhere they are defined; modes return their plain numpy result, which is the
     symbolic zero.  ``multiple_results`` primitives return a tuple; their tangents and
-    cotangents are tuples too.  ``residuals`` names what the VJP reads ("ans" and
-    argument indices; None: everything): reverse mode keeps only those values alive
-    and gives the rule the others' shapes and dtypes.
+    cotangents are tuples too.  ``kind`` ("elementwise", "array", "nondiff", "user") and
+    ``user`` are for reports.
     """
 
     __slots__ = (
-        "name", "impl", "jvp", "vjp", "nondiff", "multiple_results",
-        "kind", "jvp_rules", "vjp_rules", "partials", "linear",
-        "sparsity", "cost", "user", "batched", "residuals", "__weakref__",
+        "name", "impl", "jvp", "vjp", "nondiff", "multiple_results", "kind", "partials",
+        "sparsity", "cost", "user", "residuals", "__weakref__",
     )
 
     def __init__(self, name: str, impl: Callable, *, nondiff: bool = False,
@@ -164,17 +175,13 @@ class Primitive:
         self.impl = impl
         self.nondiff = nondiff
         self.multiple_results = multiple_results
-        self.kind = kind              # "elementwise" | "array" | "nondiff" | "user"
+        self.kind = kind
         self.jvp: Callable | None = None
         self.vjp: Callable | None = None
-        self.jvp_rules: Sequence | None = None
-        self.vjp_rules: Sequence | None = None
         self.partials: Sequence | None = None
-        self.linear = False           # the vjp is the transpose of a linear map
         self.sparsity: Callable | None = None
         self.cost: Callable | None = None
         self.user = False             # defined with dt.defprimitive
-        self.batched = True           # rules accept leading batch axes
         self.residuals: tuple | None = None
 
     def __repr__(self) -> str:
@@ -182,6 +189,25 @@ class Primitive:
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, *args, **params)
+
+
+def value_of(x: Any, level: int = 0, *, structural: bool = True) -> Any:
+    """The plain value under ``x``: every traced layer of level >= ``level`` removed
+    (``level=0``: all of them); anything that is not traced is returned as it is.
+
+    A traced value may refuse to give up its value: during global sparsity detection a
+    pattern that read a value would hold at that point only, so those values raise
+    (through their class's ``_check_read``).  ``structural=False`` is the caller's
+    promise that the value cannot change which outputs depend on which inputs (a shift
+    chosen for numerical stability, an error check), so it is read regardless.
+    """
+    while isinstance(x, Tracer) and x._level >= level:
+        if structural:
+            check = getattr(type(x), "_check_read", None)
+            if check is not None:
+                check(x)
+        x = x.primal
+    return x
 
 
 class Observer:

@@ -1,7 +1,8 @@
 """Registry coverage: every primitive with the rules it carries.
 
-``python -m dualtape.report`` prints one line per primitive (its kind, and whether it has
-a JVP, a VJP, a structure rule for sparsity detection and a cost formula);
+``python -m dualtape.report`` prints one line per primitive (its kind, whether it has
+a JVP, a VJP and a structure rule for sparsity detection, and its cost formula in
+flops);
 ``python -m dualtape.report --functions`` lists the public functions of
 ``dualtape.numpy`` (and ``dualtape.numpy.linalg``, ``.fft``, ``dualtape.scipy.special``)
 as markdown, the list the README's section on writing differentiable numpy code shows.
@@ -34,6 +35,8 @@ def coverage() -> list[dict[str, Any]]:
             "vjp": p.nondiff or p.vjp is not None or p.jvp is not None,
             "sparsity": p.sparsity is not None or p.nondiff,
             "cost": p.cost is not None,
+            "formula": (getattr(p.cost, "describe", "(no description)") if p.cost is not None
+                        else "1 per output element (an estimate)"),
             "user": p.user,
         })
     return rows
@@ -79,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         print(functions_markdown())
         return 0
     rows = [r for r in coverage() if not r["user"]]
-    print(f"{'primitive':18} {'kind':12} jvp vjp sparsity cost")
+    print(f"{'primitive':18} {'kind':12} jvp vjp sparsity  cost (flops)")
     for r in rows:
-        flags = ["yes" if r[k] else "NO " for k in ("jvp", "vjp", "sparsity", "cost")]
-        print(f"{r['name']:18} {r['kind']:12} {flags[0]} {flags[1]} {flags[2]:8} {flags[3]}")
+        flags = ["yes" if r[k] else "NO " for k in ("jvp", "vjp", "sparsity")]
+        print(f"{r['name']:18} {r['kind']:12} {flags[0]} {flags[1]} {flags[2]:8}  "
+              f"{r['formula']}")
     missing = [r["name"] for r in rows if not (r["jvp"] and r["vjp"])]
     print(f"\n{len(rows)} primitives; without a jvp or vjp: {missing or 'none'}")
     return 1 if missing else 0

@@ -30,6 +30,12 @@ PRIMITIVES: dict[str, Row] = {
     "sort": Row(lambda x: so.sort(x, 0) ** 2 + so.sort(x, -1), _distinct),
     "partition": Row(lambda x: so.partition(x, 1, -1) ** 2 + so.partition(x, (0, 2), 0),
                      _distinct),
+    "argsort": Row(lambda x: so.argsort_p(x, axis=0, kind=None), _distinct, nondiff=True),
+    "argpartition": Row(lambda x: so.argpartition_p(x, kth=1, axis=-1, kind="introselect"),
+                        _distinct, nondiff=True),
+    "argmax": Row(lambda x: so.argmax_p(x, axis=1, keepdims=False), _distinct, nondiff=True),
+    "argmin": Row(lambda x: so.argmin_p(x, axis=None, keepdims=True), _distinct,
+                  nondiff=True),
 }
 
 FUNCTIONS: dict[str, Row] = {

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..primitives import complex as _cx
-from ..registry import Tracer
-from ._dispatch import _dispatches, _plain, _ufunc
+from ..registry import Tracer, value_of
+from ._dispatch import _dispatches, _ufunc
 
 __all__ = ["angle", "conj", "conjugate", "imag", "real"]
 
@@ -39,6 +39,6 @@ def angle(z: Any, deg: bool = False) -> Any:
     """The argument in (-pi, pi] (degrees with ``deg``).  Of a real array it is 0 or pi,
     locally constant: a plain array.  At z = 0 the derivative is taken as 0."""
     if not isinstance(z, Tracer) or not _cx.is_complex(z):
-        return np.angle(_plain(z), deg=deg)
+        return np.angle(value_of(z), deg=deg)
     a = _cx.angle(z)
     return a * (180.0 / np.pi) if deg else a

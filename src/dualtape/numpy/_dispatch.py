@@ -74,9 +74,3 @@ def _no_out(name: str, out: Any) -> None:
                         f"immutable, so assign the result instead")
 
 
-
-def _plain(x: Any) -> Any:
-    """The value of a condition-like argument (its derivative is never needed)."""
-    while isinstance(x, Tracer):
-        x = x.primal
-    return x

@@ -22,9 +22,9 @@ from ..primitives import elementwise as _ew
 from ..primitives import linalg as _la
 from ..primitives import special as _sp
 from ..primitives.reductions import normalize_axis
-from ..registry import Tracer
-from ._construct import asarray
-from ._dispatch import _dispatches, _no_out, _plain, _ufunc
+from ..registry import Tracer, value_of
+from ._construct import _dtype, asarray
+from ._dispatch import _dispatches, _no_out, _ufunc
 
 add = _ufunc(_ew.add, np.add)
 subtract = _ufunc(_ew.subtract, np.subtract)
@@ -63,7 +63,7 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """Select from ``x`` where ``condition`` holds, else ``y``.  NaN-safe: the branch not
     taken contributes an exact zero to every derivative."""
     if x is None and y is None:
-        return np.where(_plain(condition))
+        return np.where(value_of(condition))
     return _ew.where(condition, x, y)
 
 
@@ -162,13 +162,17 @@ def fix(x: Any, out: Any = None) -> Any:
 @_dispatches(np.isposinf)
 def isposinf(x: Any, out: Any = None) -> Any:
     _no_out("isposinf", out)
-    return np.isposinf(_plain(x))
+    if not isinstance(x, Tracer):
+        return np.isposinf(x)
+    return _ew.logical_and(_ew.isinf(x), _ew.greater(x, 0))
 
 
 @_dispatches(np.isneginf)
 def isneginf(x: Any, out: Any = None) -> Any:
     _no_out("isneginf", out)
-    return np.isneginf(_plain(x))
+    if not isinstance(x, Tracer):
+        return np.isneginf(x)
+    return _ew.logical_and(_ew.isinf(x), _ew.less(x, 0))
 
 
 _UNSET = object()
@@ -215,12 +219,14 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
         out = _sp.logsumexp(a, axis, keepdims)
         if not return_sign:
             return out
-        v = np.asarray(_plain(out))
         # s = sum(exp(a)) >= 0: its sign is 1, 0 for an all -inf slice, NaN for NaN.
-        sgn = np.where(np.isneginf(v), 0, np.where(np.isnan(v), np.nan, 1)).astype(v.dtype)
-        return out, sgn[()]
+        # Built from primitives without derivatives, so global sparsity tracks it.
+        neginf = _ew.logical_and(_ew.isinf(out), _ew.less(out, 0))
+        sgn = _ew.where(neginf, 0.0, _ew.where(_ew.isnan(out), np.nan, 1.0))
+        return out, _ew.astype(sgn, _dtype(out))[()]
     b = asarray(b)
-    av, bv = np.broadcast_arrays(np.asarray(_plain(a)), np.asarray(_plain(b)))
+    av, bv = np.broadcast_arrays(np.asarray(value_of(a, structural=False)),
+                                 np.asarray(value_of(b, structural=False)))
     ax = normalize_axis(axis, av.ndim)
     # Shift by the largest exponent that counts (b != 0).  The shift is a constant: the
     # function does not depend on it, so its derivative is still exact.
@@ -237,14 +243,14 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
     sgn = None
     with np.errstate(divide="ignore", invalid="ignore"):
         if return_sign:
-            sgn = np.sign(np.asarray(_plain(s)))
+            sgn = _ew.sign(s)
             out = _ew.add(_ew.log(_ew.abs(s)), m)
         else:
             out = _ew.add(_ew.log(s), m)
     if not keepdims:
         kept = tuple(n for i, n in enumerate(av.shape) if i - av.ndim not in ax)
         out = OPS["reshape"](out, kept)
-        sgn = None if sgn is None else np.reshape(sgn, kept)
+        sgn = None if sgn is None else OPS["reshape"](sgn, kept)
     if not isinstance(out, Tracer):
         out = out[()]
     return out if not return_sign else (out, sgn[()])

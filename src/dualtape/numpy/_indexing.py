@@ -1,9 +1,9 @@
 """Indexing, diagonals, triangles, sorting and the functional update ``at``.
 
-Everything here except ``sort``/``partition`` (primitives: see
-:mod:`dualtape.primitives.sorting`) is a composite of ``getitem``, its transpose
-``index_add``, ``transpose``, ``concatenate`` and ``where``, so derivatives, exact
-sparsity patterns and costs come from those primitives.
+Everything here except ``sort``/``partition`` and the positions (``argsort``,
+``argmax``...), primitives of :mod:`dualtape.primitives.sorting`, is a composite of
+``getitem``, its transpose ``index_add``, ``transpose``, ``concatenate`` and ``where``,
+so derivatives, exact sparsity patterns and costs come from those primitives.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from ..primitives import elementwise as _ew
 from ..primitives import reductions as _red
 from ..primitives import shape as _sh
 from ..primitives import sorting as _so
-from ..registry import Tracer
+from ..registry import Tracer, bind, value_of
 from ._construct import _dtype, asarray
-from ._dispatch import _dispatches, _no_out, _plain
+from ._dispatch import _dispatches, _no_out
 
 __all__ = [
     "argmax", "argmin", "argpartition", "argsort", "at", "diag", "diagonal", "partition",
@@ -116,7 +116,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None,
     ``mode`` "raise", "wrap" or "clip" as in numpy."""
     _no_out("take", out)
     a = asarray(a)
-    idx = np.asarray(_plain(indices))
+    idx = np.asarray(value_of(indices))
     if axis is None:
         a, axis = _sh.ravel(a), 0
     ax = _axis(axis, np.ndim(a))
@@ -134,7 +134,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None,
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     """``arr`` gathered at ``indices`` along ``axis`` (numpy's broadcasting rules)."""
     a = asarray(arr)
-    idx = np.asarray(_plain(indices))
+    idx = np.asarray(value_of(indices))
     if axis is None:
         if idx.ndim != 1:
             raise ValueError("when axis=None, `indices` must have a single dimension.")
@@ -175,55 +175,41 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
     if order is not None:
         raise TypeError("partition: `order` (structured arrays) is not supported")
     a, axis = _flat_if_none(a, axis)
-    return _so.partition(a, np.asarray(_plain(kth)), axis)
-
-
-def _positions(name: str, a: Any) -> np.ndarray:
-    """The plain value of ``a``, for a function returning positions (no derivative).
-
-    Positions depend on the values, so global sparsity detection (a pattern for every
-    input) cannot use them: there it is an error, like a Python branch on a comparison.
-    """
-    x = a
-    while isinstance(x, Tracer):
-        trace = x._trace
-        if trace.mode == "sparsity" and not getattr(trace, "local", True):
-            raise ValueError(
-                f"{name} of a traced value depends on the input's values, so no sparsity "
-                f"pattern computed from it holds for every input (global detection). Use "
-                f"dt.sparsity(f, x, kind='local') for the pattern at this point.")
-        x = x.primal
-    return x
+    return _so.partition(a, np.asarray(value_of(kth)), axis)
 
 
 @_dispatches(np.argsort)
 def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *,
             stable: Any = None) -> np.ndarray:
     """Indices that sort ``a``: plain integers (no derivative)."""
+    if order is not None:
+        raise TypeError("argsort: `order` (structured arrays) is not supported")
     kw = {} if stable is None else {"stable": stable}
-    return np.argsort(_positions("argsort", a), axis=axis, kind=kind, order=order, **kw)
+    return bind(_so.argsort_p, a, axis=axis, kind=kind, **kw)
 
 
 @_dispatches(np.argpartition)
 def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
                  order: Any = None) -> np.ndarray:
     """Indices that partition ``a``: plain integers (no derivative)."""
-    return np.argpartition(_positions("argpartition", a), kth, axis=axis, kind=kind,
-                           order=order)
+    if order is not None:
+        raise TypeError("argpartition: `order` (structured arrays) is not supported")
+    kth = int(kth) if np.ndim(kth) == 0 else tuple(int(k) for k in np.ravel(value_of(kth)))
+    return bind(_so.argpartition_p, a, kth=kth, axis=axis, kind=kind)
 
 
 @_dispatches(np.argmax)
 def argmax(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
     """Index of the maximum: plain integers (no derivative)."""
     _no_out("argmax", out)
-    return np.argmax(_positions("argmax", a), axis=axis, keepdims=keepdims)
+    return bind(_so.argmax_p, a, axis=axis, keepdims=bool(keepdims))
 
 
 @_dispatches(np.argmin)
 def argmin(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
     """Index of the minimum: plain integers (no derivative)."""
     _no_out("argmin", out)
-    return np.argmin(_positions("argmin", a), axis=axis, keepdims=keepdims)
+    return bind(_so.argmin_p, a, axis=axis, keepdims=bool(keepdims))
 
 
 # ---- the functional update ------------------------------------------------------------

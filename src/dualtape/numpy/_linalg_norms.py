@@ -20,7 +20,7 @@ from ..primitives import decompositions as _dc
 from ..primitives.reductions import normalize_axis
 from ..registry import Tracer
 from ._construct import asarray
-from ._dispatch import _dispatches, _plain
+from ._dispatch import _dispatches
 
 __all__ = ["matrix_norm", "norm", "vector_norm"]
 
@@ -46,7 +46,7 @@ def _abs2(x: Any) -> Any:
 
 def _root(s: Any, p: float) -> Any:
     """``s ** (1/p)`` with derivative 0 where ``s == 0`` (the norm of a zero vector)."""
-    pos = np.asarray(_plain(s)) > 0
+    pos = OPS["greater"](s, 0)          # no derivative; tracked by global sparsity
     safe = OPS["where"](pos, s, 1.0)
     r = OPS["sqrt"](safe) if p == 2 else OPS["power"](safe, 1.0 / p)
     return OPS["where"](pos, r, 0.0)
@@ -60,8 +60,8 @@ def _vector_norm(x: Any, ord: Any, axis: tuple, keepdims: bool) -> Any:
     if ord == -np.inf:
         return OPS["min"](_abs(x), axis, keepdims)
     if ord == 0:
-        v = np.sum(np.asarray(_plain(x)) != 0, axis=axis, keepdims=keepdims)
-        return v.astype(_cx.real_dtype(x.dtype))     # a count: no derivative
+        nz = OPS["astype"](OPS["not_equal"](x, 0), _cx.real_dtype(x.dtype))
+        return OPS["sum"](nz, axis, keepdims)         # a count: no derivative
     if ord == 1:
         return OPS["sum"](_abs(x), axis, keepdims)
     if isinstance(ord, str):
@@ -80,7 +80,7 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Any:
         r = (OPS["max"](s, -1) if ord == 2 else OPS["min"](s, -1) if ord == -2
              else OPS["sum"](s, -1))
         # At the zero matrix every U, V is a valid factor; take the subgradient 0.
-        r = OPS["where"](np.asarray(_plain(r)) > 0, r, 0.0)
+        r = OPS["where"](OPS["greater"](r, 0), r, 0.0)
         return _keep(r, x.ndim, axes) if keepdims else r
     if ord in (1, -1, np.inf, -np.inf):
         inner_axis, outer_axis = (row, col) if ord in (1, -1) else (col, row)

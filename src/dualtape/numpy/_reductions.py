@@ -23,7 +23,8 @@ from ..primitives import elementwise as _ew
 from ..primitives import reductions as _red
 from ..primitives import shape as _sh
 from ._construct import _dtype, asarray
-from ._dispatch import _dispatches, _no_out, _plain
+from ..registry import value_of
+from ._dispatch import _dispatches, _no_out
 
 __all__ = [
     "amax", "amin", "average", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum",
@@ -40,7 +41,7 @@ def _mask(where: Any, a: Any) -> np.ndarray | None:
     """``where=`` as a plain boolean mask broadcast to ``a`` (None: everything)."""
     if where is True:
         return None
-    return np.broadcast_to(np.asarray(_plain(where), dtype=bool), np.shape(a))
+    return np.broadcast_to(np.asarray(value_of(where), dtype=bool), np.shape(a))
 
 
 def _count(a: Any, axis: tuple, mask: np.ndarray | None, keepdims: bool) -> Any:
@@ -241,7 +242,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     ax = _red.normalize_axis(axis, nd)
     if weights is None:
         avg = _red.mean(a, ax, keepdims)
-        scl = np.asarray(np.size(a) // builtins.max(np.size(_plain(avg)), 1),
+        scl = np.asarray(np.size(a) // builtins.max(int(np.prod(np.shape(avg))), 1),
                          dtype=_dtype(avg))
     else:
         w = asarray(weights)
@@ -257,7 +258,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
                                      for i in range(nd)))
         scl = _red.sum(_sh.broadcast_to(w, np.shape(a)) if np.shape(w) != np.shape(a)
                        else w, ax, keepdims)
-        if np.any(np.asarray(_plain(scl)) == 0):
+        if np.any(np.asarray(value_of(scl, structural=False)) == 0):   # an error check
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = _red.sum(a * w, ax, keepdims) / scl
     if not returned:

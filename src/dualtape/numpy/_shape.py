@@ -15,9 +15,9 @@ import numpy as np
 
 from ..primitives import elementwise as _ew
 from ..primitives import shape as _sh
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 from ._construct import _dtype, _has_tracer, asarray
-from ._dispatch import _dispatches, _no_out, _plain
+from ._dispatch import _dispatches, _no_out
 from ._indexing import *  # noqa: F401,F403
 from ._indexing import __all__ as _indexing_all
 from ._indexing import _along, _axis
@@ -264,7 +264,7 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
     if axis is None:
         a, axis = _sh.ravel(a), 0
     ax = _axis(axis, np.ndim(a))
-    idx = np.repeat(np.arange(np.shape(a)[ax]), np.asarray(_plain(repeats)))
+    idx = np.repeat(np.arange(np.shape(a)[ax]), np.asarray(value_of(repeats)))
     return _sh.getitem(a, _along(ax, idx))
 
 

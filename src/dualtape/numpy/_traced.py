@@ -9,8 +9,8 @@ import numpy as np
 from ..primitives import elementwise as _ew
 from ..primitives import linalg as _la
 from ..primitives import shape as _sh
-from ..registry import Tracer, bind
-from ._dispatch import _FUNCS, _UFUNC_PRIMS, _UFUNCS, _no_rule, _plain
+from ..registry import Tracer, bind, value_of
+from ._dispatch import _FUNCS, _UFUNC_PRIMS, _UFUNCS, _no_rule
 from ._shape import reshape, transpose
 
 _IN_PLACE = ("in-place assignment into a traced array is not supported: traced values "
@@ -52,7 +52,7 @@ class TracedArray(Tracer):
     ndim = property(lambda self: len(self.primal.shape))
     size = property(lambda self: int(np.prod(self.primal.shape)))
     dtype = property(lambda self: self.primal.dtype)
-    value = property(lambda self: _plain(self))
+    value = property(lambda self: value_of(self))
     T = property(lambda self: _sh.transpose(self))
 
     __add__, __radd__ = _binary(_ew.add_p)
@@ -89,7 +89,7 @@ class TracedArray(Tracer):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        return bool(_plain(self))
+        return bool(value_of(self))
 
     def _no_conversion(self, *args, **kwargs):
         raise TypeError(

@@ -27,9 +27,9 @@ from ..primitives import OPS
 from ..primitives import complex as _cx
 from ..primitives import decompositions as _dc
 from ..primitives import linalg as _la
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 from ._construct import asarray
-from ._dispatch import _dispatches, _no_out, _plain
+from ._dispatch import _dispatches, _no_out
 from ._linalg_norms import _abs2, _matrix_norm, _real_only, matrix_norm, norm, vector_norm
 
 __all__ = [
@@ -211,8 +211,8 @@ def cond(x: Any, p: Any = None) -> Any:
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *,
                 rtol: Any = None) -> Any:
     """The rank: an integer, a plain value."""
-    return np.linalg.matrix_rank(_plain(A), tol=_plain(tol), hermitian=hermitian,
-                                 rtol=_plain(rtol))
+    return np.linalg.matrix_rank(value_of(A), tol=value_of(tol), hermitian=hermitian,
+                                 rtol=value_of(rtol))
 
 
 # ---- products and small composites ---------------------------------------------------
@@ -355,7 +355,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple:
         rcond = np.finfo(_cx.real_dtype(a.dtype)).eps * max(m, n)
     x = OPS["matmul"](_dc.pinv(a, float(rcond), False), b)
     s = _dc.svdvals(a)
-    sv = np.asarray(_plain(s))
+    sv = np.asarray(value_of(s))   # the rank decides the residuals: a value read
     rank = int(np.sum(sv > rcond * sv[..., :1]))
     if rank == n and m > n:
         r = b - OPS["matmul"](a, x)

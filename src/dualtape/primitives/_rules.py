@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..registry import Primitive, guarded, register
+from . import _cost, _structure
 
 # Filled in by the modules that define them; rules look them up at call time so the
 # primitive modules may refer to each other freely.
@@ -146,6 +147,7 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
     """
     prim = Primitive(name, impl, kind="elementwise")
     prim.partials = tuple(partials)
+    linear = all(p is None or isinstance(p, Number) for p in prim.partials)
     scale = tuple(None if p is None else _scaler(p, singular) for p in prim.partials)
     # what a guarded sweep uses: a zero cotangent stays exactly zero against any partial
     safe = tuple(None if p is None else _scaler(p, True) for p in prim.partials)
@@ -183,17 +185,17 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
 
     prim.jvp = jvp
     prim.vjp = vjp
-    prim.linear = all(p is None or isinstance(p, Number) for p in prim.partials)
-    prim.sparsity = "elementwise"
-    prim.cost = "elementwise"
-    prim.residuals = () if prim.linear else residuals
+    prim.sparsity = _structure.elementwise(prim.partials)
+    prim.cost = _cost.elementwise
+    prim.residuals = () if linear else residuals
     return register(prim)
 
 
-def nondiff(name: str, impl: Callable) -> Primitive:
+def nondiff(name: str, impl: Callable, cost: Callable = _cost.elementwise) -> Primitive:
     """Register a primitive whose derivative is zero wherever it is defined."""
     prim = Primitive(name, impl, nondiff=True, kind="nondiff")
-    prim.cost = "elementwise"
+    prim.sparsity = _structure.constant
+    prim.cost = cost
     return register(prim)
 
 
@@ -228,30 +230,26 @@ def rules_to_vjp(rules: Sequence) -> Callable:
 
 def define(name: str, impl: Callable, *, jvp: Sequence | None = None,
            vjp: Sequence | None = None, jvp_all: Callable | None = None,
-           vjp_all: Callable | None = None, linear: bool = False,
-           multiple_results: bool = False, sparsity: Any = None,
-           cost: Any = None, residuals: tuple | None = None) -> Primitive:
+           vjp_all: Callable | None = None, multiple_results: bool = False,
+           sparsity: Callable = _structure.dense, cost: Callable,
+           residuals: tuple | None = None) -> Primitive:
     """Register an array primitive with per-argument rules (or one rule over all args).
 
     ``jvp_all(tangents, ans, *args, **params)`` and
     ``vjp_all(g, ans, needed, *args, **params)`` receive every argument at once.
-    ``linear`` records that the vjp is the transpose of a map linear in the inputs.
-    ``sparsity`` names the structure rule the sparsity tracer applies (see
-    :mod:`dualtape.sparsity`); None means the conservative dense rule.  ``cost`` names
-    the flop formula the counter applies (see :mod:`dualtape.counting`).
+    ``sparsity`` is the structure rule (see :mod:`._structure`; the default is the
+    conservative dense rule) and ``cost`` the flop formula (see :mod:`._cost`), both
+    callables the sparsity tracer and the counter call.
     """
     prim = Primitive(name, impl, multiple_results=multiple_results)
     if jvp_all is not None:
         prim.jvp = lambda ts, ans, xs, ps: jvp_all(ts, ans, *xs, **ps)
     elif jvp is not None:
-        prim.jvp_rules = tuple(jvp)
         prim.jvp = rules_to_jvp(jvp)
     if vjp_all is not None:
         prim.vjp = lambda g, ans, xs, ps, needed: vjp_all(g, ans, needed, *xs, **ps)
     elif vjp is not None:
-        prim.vjp_rules = tuple(vjp)
         prim.vjp = rules_to_vjp(vjp)
-    prim.linear = linear
     prim.sparsity = sparsity
     prim.cost = cost
     prim.residuals = residuals

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..registry import bind
+from . import _cost, _structure
 from ._rules import OPS, broadcast_batch, define, expand_to, ndim, shape, unbroadcast
 
 
@@ -71,7 +72,7 @@ complex_p = define(
          lambda t, ans, re, im: _spread(complex_(0.0, t), t, im, ans)),
     vjp=(lambda g, ans, re, im: unbroadcast(real(g), shape(re), ndim(g) - ndim(ans)),
          lambda g, ans, re, im: unbroadcast(-imag(g), shape(im), ndim(g) - ndim(ans))),
-    linear=True, sparsity="elementwise", cost="elementwise")
+    sparsity=_structure.elementwise(), cost=_cost.elementwise)
 
 
 def complex_(re: Any, im: Any) -> Any:
@@ -86,20 +87,20 @@ real_p = define(
     "real", lambda x: np.real(x).copy(),
     jvp=(lambda t, ans, x: real(t),),
     vjp=(lambda g, ans, x: complex_(g, 0.0),),
-    linear=True, sparsity="elementwise", cost="move")
+    sparsity=_structure.elementwise(), cost=_cost.move)
 
 imag_p = define(
     "imag", lambda x: np.imag(x).copy(),
     jvp=(lambda t, ans, x: imag(t),),
     # <g, Im t> = Re(-i g t): the cotangent is -i g.
     vjp=(lambda g, ans, x: complex_(0.0, -g),),
-    linear=True, sparsity="elementwise", cost="move")
+    sparsity=_structure.elementwise(), cost=_cost.move)
 
 conj_p = define(
     "conj", np.conjugate,
     jvp=(lambda t, ans, x: conj(t),),
     vjp=(lambda g, ans, x: conj(g),),
-    linear=True, sparsity="elementwise", cost="elementwise")
+    sparsity=_structure.elementwise(), cost=_cost.elementwise)
 
 
 def real(x: Any) -> Any:
@@ -124,7 +125,7 @@ def conj(x: Any) -> Any:
 def _guarded_inverse(v: Any) -> Any:
     """``1 / v`` where ``v != 0`` and exactly 0 elsewhere, with no NaN in any derivative
     (the division only ever sees non-zero values)."""
-    nz = np.asarray(OPS["not_equal"](v, 0))       # a plain mask: no derivative
+    nz = OPS["not_equal"](v, 0)       # no derivative: a plain mask (traced in global sparsity)
     return OPS["where"](nz, 1.0 / OPS["where"](nz, v, 1.0), 0.0)
 
 
@@ -138,7 +139,7 @@ def _cabs_vjp(g, ans, z):
 
 
 complex_abs_p = define("complex_abs", np.abs, jvp=(_cabs_jvp,), vjp=(_cabs_vjp,),
-                       sparsity="elementwise", cost="elementwise")
+                       sparsity=_structure.elementwise(), cost=_cost.elementwise)
 
 
 def complex_abs(z: Any) -> Any:
@@ -157,7 +158,7 @@ def _angle_vjp(g, ans, z):
 
 
 angle_p = define("angle", np.angle, jvp=(_angle_jvp,), vjp=(_angle_vjp,),
-                 sparsity="elementwise", cost="elementwise")
+                 sparsity=_structure.elementwise(), cost=_cost.elementwise)
 
 
 def angle(z: Any) -> Any:

@@ -18,11 +18,18 @@ eigenvalues, svd distinct non-zero singular values (svdvals only non-zero ones f
 its own derivative), qr full column rank, pinv a locally constant rank.  det's and
 solve's rules need a non-singular matrix (numpy raises LinAlgError otherwise).
 
-Structure: the single-result primitives are block diagonal over the stack axes (an
-output matrix depends on its own input matrix only, ``_stack_rule``); the
-multiple-result ones (slogdet, eigh, qr, svd) get the sparsity tracer's dense rule.
-Cost: the "matmul" tag (2 n^3 for an n x n inverse) where it is the right order;
-det and slogdet take "reduce" (n^2 per matrix: the tags have no LU formula, 2n^3/3).
+Structure: every primitive is block diagonal over the stack axes (an output matrix
+depends on its own input matrix only, ``_stack_rule``).
+
+Cost: the flops of the standard dense algorithm for each matrix of the stack, with the
+leading constants of Golub & Van Loan, *Matrix Computations* (4th ed., 2013): LU with
+partial pivoting 2/3 n^3 (their Alg. 3.4.1), Cholesky 1/3 n^3 (Alg. 4.2.1), Householder
+QR 2 n^2 (m - n/3) for R plus as much again for the thin Q (Sec. 5.2.1 and 5.1.6),
+symmetric eigenvalues and eigenvectors by tridiagonalisation and the symmetric QR
+algorithm about 9 n^3 (Sec. 8.3), the Golub-Kahan-Reinsch SVD 4 m n^2 - 4/3 n^3 for the
+singular values alone and 14 m n^2 + 8 n^3 with the thin U and V (Sec. 8.6, the table
+of SVD costs).  For m x n matrices m >= n stands for the longer side.  LAPACK's
+blocked and divide-and-conquer variants do the same work up to lower-order terms.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..registry import bind
+from . import _cost
 from ._rules import OPS, define, expand_to, ndim, shape, unbroadcast
 from .complex import complex_, imag, is_complex, match_real, real, real_dtype
 from .linalg import einsum, matmul
@@ -95,13 +103,19 @@ def _off_diagonal_inverse(d: Any) -> Any:
     return (1.0 - eye) / (d + eye)
 
 
-def _stack_rule(core_in: tuple, core_out: int):
+def _stack_rule(core_in: tuple, core_out: int | tuple):
     """The structure of a map applied matrix by matrix: an output element depends on
     every element of the matching matrix of each argument (stack axes broadcast), and
     on nothing in the other matrices of the stack.  ``core_in[i]``: the number of
-    trailing axes of argument i one application reads; ``core_out``: that it writes."""
+    trailing axes of argument i one application reads; ``core_out``: that it writes
+    (a tuple, one per result, for multiple-result primitives)."""
     def rule(pats, ans, primals, params, local):
-        import scipy.sparse as sp
+        if isinstance(core_out, tuple):
+            return tuple(one(pats, a, primals, c) for a, c in zip(ans, core_out))
+        return one(pats, ans, primals, core_out)
+
+    def one(pats, ans, primals, core_out):
+        import scipy.sparse as sp    # only sparsity detection needs it
 
         def onehot(rows, cols, shape):
             return sp.csr_array((np.ones(len(rows), dtype=bool), (rows, cols)), shape=shape)
@@ -132,12 +146,37 @@ def _stack_rule(core_in: tuple, core_out: int):
     return rule
 
 
+# ---- costs ---------------------------------------------------------------------------
+def _long_short(m: int, n: int, f) -> float:
+    """``f(p, q)`` with p the longer and q the shorter side of an m x n matrix."""
+    return f(max(m, n), min(m, n))
+
+
+_LU = 2 / 3
+# inv: LU (2/3 n^3), then the inverse from the factors (4/3 n^3): 2 n^3 (G & VL 3.4.11)
+_INV_COST = _cost.per_matrix(lambda m, n: 2 * n ** 3, "2 n^3 (LU, then the inverse)")
+_DET_COST = _cost.per_matrix(lambda m, n: _LU * n ** 3 + n,
+                             "2/3 n^3 + n (LU, product of the pivots)")
+_SLOGDET_COST = _cost.per_matrix(lambda m, n: _LU * n ** 3 + 2 * n,
+                                 "2/3 n^3 + 2 n (LU, logs and signs of the pivots)")
+
+
+@_cost.formula("2/3 n^3 per matrix (LU) + 2 n^2 per right-hand side (two triangular "
+               "solves)")
+def _solve_cost(ans, args, params):
+    a_shape = np.shape(args[0])
+    n = a_shape[-1]
+    matrices = int(np.prod(a_shape[:-2]))
+    rhs = int(np.size(ans)) // max(n, 1)       # right-hand-side columns, stacks included
+    return int(matrices * _LU * n ** 3 + 2 * n * n * rhs)
+
+
 # ---- inv -----------------------------------------------------------------------------
 inv_p = define(
     "inv", np.linalg.inv,
     jvp=(lambda t, ans, a: -matmul(ans, matmul(t, ans)),),
     vjp=(lambda g, ans, a: match_real(-matmul(_mT(ans), matmul(g, _mT(ans))), a),),
-    sparsity=_stack_rule((2,), 2), cost="matmul")
+    sparsity=_stack_rule((2,), 2), cost=_INV_COST)
 
 
 def inv(a: Any) -> Any:
@@ -167,7 +206,7 @@ def _solve_vjp(g, ans, needed, a, b):
 
 
 solve_p = define("solve", np.linalg.solve, jvp_all=_solve_jvp, vjp_all=_solve_vjp,
-                 sparsity=_stack_rule((2, 2), 2), cost="matmul")
+                 sparsity=_stack_rule((2, 2), 2), cost=_solve_cost)
 
 
 def solve(a: Any, b: Any) -> Any:
@@ -184,7 +223,7 @@ def _det_vjp(g, ans, a):
 det_p = define(
     "det", np.linalg.det,
     jvp=(lambda t, ans, a: ans * _trace(solve(a, t)),),
-    vjp=(_det_vjp,), sparsity=_stack_rule((2,), 0), cost="reduce")
+    vjp=(_det_vjp,), sparsity=_stack_rule((2,), 0), cost=_DET_COST)
 
 
 def det(a: Any) -> Any:
@@ -222,7 +261,8 @@ def _slogdet_vjp(g, ans, needed, a):
 
 
 slogdet_p = define("slogdet", _slogdet_impl, jvp_all=_slogdet_jvp, vjp_all=_slogdet_vjp,
-                   multiple_results=True, cost="reduce")
+                   multiple_results=True, sparsity=_stack_rule((2,), (0, 0)),
+                   cost=_SLOGDET_COST)
 
 
 def slogdet(a: Any) -> tuple:
@@ -246,7 +286,8 @@ def _cholesky_vjp(g, ans, a):
 
 
 cholesky_p = define("cholesky", np.linalg.cholesky, jvp=(_cholesky_jvp,),
-                    vjp=(_cholesky_vjp,), sparsity=_stack_rule((2,), 2), cost="matmul")
+                    vjp=(_cholesky_vjp,), sparsity=_stack_rule((2,), 2),
+                    cost=_cost.per_matrix(lambda m, n: n ** 3 / 3, "n^3 / 3 (Cholesky)"))
 
 
 def cholesky(a: Any) -> Any:
@@ -286,7 +327,10 @@ def _eigh_vjp(g, ans, needed, a, UPLO):
 
 
 eigh_p = define("eigh", _eigh_impl, jvp_all=_eigh_jvp, vjp_all=_eigh_vjp,
-                multiple_results=True, cost="matmul")
+                multiple_results=True, sparsity=_stack_rule((2,), (1, 2)),
+                cost=_cost.per_matrix(lambda m, n: 9 * n ** 3,
+                                      "9 n^3 (tridiagonalisation + symmetric QR, "
+                                      "eigenvalues and eigenvectors)"))
 
 
 def eigh(a: Any, UPLO: str = "L") -> tuple:
@@ -339,7 +383,10 @@ def _qr_vjp(g, ans, needed, a):
 
 
 qr_p = define("qr", _qr_impl, jvp_all=_qr_jvp, vjp_all=_qr_vjp, multiple_results=True,
-              cost="matmul")
+              sparsity=_stack_rule((2,), (2, 2)),
+              cost=_cost.per_matrix(lambda m, n: 4 * n * n * (m - n / 3),
+                                    "4 n^2 (m - n/3) (Householder R and thin Q; "
+                                    "8/3 n^3 square)"))
 
 
 def qr(a: Any) -> tuple:
@@ -411,7 +458,10 @@ def _svd_vjp(g, ans, needed, a):
 
 
 svd_p = define("svd", _svd_impl, jvp_all=_svd_jvp, vjp_all=_svd_vjp,
-               multiple_results=True, cost="matmul")
+               multiple_results=True, sparsity=_stack_rule((2,), (2, 1, 2)),
+               cost=_cost.per_matrix(lambda m, n: _long_short(m, n, lambda p, q:
+                                                              14 * p * q * q + 8 * q ** 3),
+                                     "14 m n^2 + 8 n^3 (Golub-Kahan-Reinsch, thin U, V)"))
 
 
 def svd(a: Any) -> tuple:
@@ -431,7 +481,10 @@ def _svdvals_vjp(g, ans, a):
 
 svdvals_p = define("svdvals", lambda a: np.linalg.svd(a, compute_uv=False),
                    jvp=(_svdvals_jvp,), vjp=(_svdvals_vjp,),
-                   sparsity=_stack_rule((2,), 1), cost="matmul")
+                   sparsity=_stack_rule((2,), 1),
+                   cost=_cost.per_matrix(lambda m, n: _long_short(
+                       m, n, lambda p, q: 4 * p * q * q - 4 * q ** 3 / 3),
+                       "4 m n^2 - 4/3 n^3 (Golub-Kahan-Reinsch, values only)"))
 
 
 def svdvals(a: Any) -> Any:
@@ -465,7 +518,10 @@ def _pinv_impl(a, rcond, hermitian):
 
 
 pinv_p = define("pinv", _pinv_impl, jvp=(_pinv_jvp,), vjp=(_pinv_vjp,),
-                sparsity=_stack_rule((2,), 2), cost="matmul")
+                sparsity=_stack_rule((2,), 2),
+                cost=_cost.per_matrix(lambda m, n: _long_short(
+                    m, n, lambda p, q: 16 * p * q * q + 8 * q ** 3),
+                    "16 m n^2 + 8 n^3 (the thin SVD, then V diag(1/s) U^T)"))
 
 
 def pinv(a: Any, rcond: float = 1e-15, hermitian: bool = False) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..registry import bind
+from . import _cost, _structure
 from ._rules import (INPLACE_MIN, OPS, broadcast_batch, define, elementwise, expand_to, fresh,
                      nondiff, shape, unbroadcast)
 
@@ -190,7 +191,7 @@ where_p = define(
          lambda t, ans, c, x, y: _where_t(t, ans, c, x, y, take=False)),
     vjp=(None, lambda g, ans, c, x, y: _where_g(g, ans, c, x, y, take=True),
          lambda g, ans, c, x, y: _where_g(g, ans, c, x, y, take=False)),
-    linear=True, sparsity=("gather", (1, 2)), cost="elementwise", residuals=(0,))
+    sparsity=_structure.gather(np.where, (1, 2)), cost=_cost.elementwise, residuals=(0,))
 where = _export(where_p, nargs=3)
 
 
@@ -207,7 +208,7 @@ astype_p = define(
     "astype", _astype_impl,
     jvp=(lambda t, ans, x, dtype: astype(t, dtype) if _inexact(dtype) else None,),
     vjp=(lambda g, ans, x, dtype: astype(g, x.dtype),),
-    linear=True, sparsity="elementwise", cost="move", residuals=())
+    sparsity=_structure.elementwise(), cost=_cost.move, residuals=())
 
 
 def astype(x, dtype):

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..registry import bind
+from . import _cost, _structure
 from ._rules import OPS, define, ndim, shape, unbroadcast
 
 
@@ -69,7 +70,7 @@ def _vjp_b(g, ans, a, b):
 
 
 matmul_p = define("matmul", np.matmul, jvp=(_jvp_a, _jvp_b), vjp=(_vjp_a, _vjp_b),
-                  sparsity="matmul", cost="matmul", residuals=(0, 1))
+                  sparsity=_structure.matmul, cost=_cost.matmul, residuals=(0, 1))
 
 
 def matmul(a: Any, b: Any) -> Any:
@@ -196,7 +197,7 @@ def _einsum_sparsity(pats, ans, primals, params, local):
     indices gives o and e and every other operand is non-zero there (a traced operand
     counts as non-zero in global mode).  The assignments are enumerated, so the work is
     that of the einsum itself; beyond a few million the rule falls back to dense."""
-    import scipy.sparse as sp
+    import scipy.sparse as sp    # only sparsity detection needs it
     ins, out = params["ins"], params["out"]
     m = int(np.size(ans))
     n = next(P.shape[1] for P in pats if P is not None)
@@ -235,11 +236,39 @@ def _einsum_sparsity(pats, ans, primals, params, local):
     return acc
 
 
-# Cost: the "matmul" tag, 2 k flops per output element with k the last axis of the first
-# operand: exact for the usual contractions (ij,jk->ik; ij,j->i; ...ij,...jk), only an
-# estimate for others (the tags have no general einsum formula).
+def _contraction_flops(specs: Sequence[str], sizes: dict) -> int:
+    """One term per assignment of the letters the operands use, and per term one
+    multiplication per extra operand and one addition: k * prod(sizes) for k operands
+    (2 m n p for ij,jk->ik, as matmul; n for ii->, a trace)."""
+    letters = set("".join(specs))
+    return len(specs) * int(np.prod([sizes[c] for c in letters]))
+
+
+@_cost.formula("k * (product of all index lengths) for k <= 2 operands; more: summed "
+               "over numpy's pairwise path")
+def _einsum_cost(ans, args, params):
+    ins, out = params["ins"], params["out"]
+    shapes = [np.shape(a) for a in args]
+    sizes = _letter_sizes(ins, shapes)
+    if len(ins) <= 2:
+        return _contraction_flops(ins, sizes)
+    # The implementation lets numpy contract pairwise along the path it chooses; count
+    # that path, each step a two-operand contraction into the letters still needed.
+    path = np.einsum_path(",".join(ins) + "->" + out, *[np.empty(s) for s in shapes],
+                          optimize="greedy")[0][1:]
+    specs, total = list(ins), 0
+    for step in path:
+        taken = [specs[i] for i in step]
+        for i in sorted(step, reverse=True):
+            del specs[i]
+        keep = set("".join(specs) + out)
+        total += _contraction_flops(taken, sizes)
+        specs.append("".join(sorted(set("".join(taken)) & keep)))
+    return total
+
+
 einsum_p = define("einsum", _einsum_impl, jvp_all=_einsum_jvp, vjp_all=_einsum_vjp,
-                  linear=False, sparsity=_einsum_sparsity, cost="matmul")
+                  sparsity=_einsum_sparsity, cost=_einsum_cost)
 
 
 def parse_einsum(subscripts: str, shapes: Sequence[tuple]) -> tuple[tuple, str]:
@@ -291,10 +320,6 @@ def einsum(subscripts: str, *operands: Any) -> Any:
         for o in operands[1:]:
             r = OPS["multiply"](r, o)
         return r
-    if first:                           # the cost tag reads the first operand's last axis
-        order = [first] + [i for i in range(len(operands)) if i != first]
-        operands = tuple(operands[i] for i in order)
-        ins = tuple(ins[i] for i in order)
     return bind(einsum_p, *operands, ins=ins, out=out)
 
 

@@ -6,11 +6,11 @@ max/min route the derivative to the selected element; ties split it equally.
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 
 import numpy as np
 
+from . import _cost, _structure
 from ._rules import OPS, define, ndim, shape
 from ..registry import bind
 
@@ -53,20 +53,20 @@ sum_p = define(
     "sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
     jvp=(lambda t, ans, x, axis, keepdims: sum(t, axis, keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims: _spread(g, ans, x, axis, keepdims),),
-    linear=True, sparsity="reduce", cost="reduce", residuals=())
+    sparsity=_structure.reduction(), cost=_cost.reduction, residuals=())
 
 mean_p = define(
     "mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
     jvp=(lambda t, ans, x, axis, keepdims: mean(t, axis, keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims:
          _spread(g, ans, x, axis, keepdims) / _count(shape(x), axis),),
-    linear=True, sparsity="reduce", cost="reduce", residuals=())
+    sparsity=_structure.reduction(), cost=_cost.reduction, residuals=())
 
 
 def _selection_weights(ans: Any, x: Any, axis: tuple, keepdims: bool) -> np.ndarray:
-    """1/(number of ties) at the selected elements, 0 elsewhere; a plain constant."""
+    """1/(number of ties) at the selected elements, 0 elsewhere; a constant."""
     a = ans if keepdims else OPS["reshape"](ans, _kept_shape(shape(x), axis))
-    hit = np.asarray(x == a)            # comparisons carry no derivative: plain bools
+    hit = OPS["equal"](x, a)    # no derivative: plain bools (traced in global sparsity)
     w = hit / np.sum(hit, axis=axis, keepdims=True)
     return w.astype(getattr(ans, "dtype", w.dtype), copy=False)
 
@@ -80,9 +80,11 @@ def _select_vjp(g, ans, x, axis, keepdims):
 
 
 max_p = define("max", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-               jvp=(_select_jvp,), vjp=(_select_vjp,), sparsity="select", cost="reduce")
+               jvp=(_select_jvp,), vjp=(_select_vjp,), sparsity=_structure.reduction(select=True),
+               cost=_cost.reduction)
 min_p = define("min", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
-               jvp=(_select_jvp,), vjp=(_select_vjp,), sparsity="select", cost="reduce")
+               jvp=(_select_jvp,), vjp=(_select_vjp,), sparsity=_structure.reduction(select=True),
+               cost=_cost.reduction)
 
 
 def _reducer(prim):
@@ -138,32 +140,12 @@ def linear_recurrence(a: Any, b: Any, axis: int) -> Any:
     return b
 
 
-def along_axis_pattern(P: Any, x_shape: tuple, axis: int, prefix: bool) -> Any:
-    """Index sets of an op whose output element j along ``axis`` depends on input
-    elements ``i <= j`` (``prefix``, cumsum/cumprod) or on the whole slice (sort)."""
-    import scipy.sparse as sp    # only sparsity detection needs it
-    size = int(np.prod(x_shape))
-    n = x_shape[axis] if x_shape else 1
-    idx = np.moveaxis(np.arange(size).reshape(x_shape), axis, -1).reshape(-1, builtins.max(n, 1))
-    if prefix:
-        jj, ii = np.tril_indices(n)
-    else:
-        jj, ii = np.divmod(np.arange(n * n), n)
-    rows, cols = idx[:, jj].ravel(), idx[:, ii].ravel()
-    S = sp.csr_array((np.ones(rows.size, dtype=bool), (rows, cols)), shape=(size, size))
-    return (S @ P).tocsr().astype(bool)
-
-
-def _prefix_sparsity(pats, ans, primals, params, local):
-    return along_axis_pattern(pats[0], shape(primals[0]), params["axis"], prefix=True)
-
-
 # ---- cumsum ------------------------------------------------------------------------------
 cumsum_p = define(
     "cumsum", lambda x, axis: np.cumsum(x, axis=axis),
     jvp=(lambda t, ans, x, axis: cumsum(t, axis),),
     vjp=(lambda g, ans, x, axis: OPS["flip"](cumsum(OPS["flip"](g, axis), axis), axis),),
-    linear=True, sparsity=_prefix_sparsity, cost="reduce")
+    sparsity=_structure.prefix, cost=_cost.reduction)
 
 
 # ---- cumprod -----------------------------------------------------------------------------
@@ -184,7 +166,7 @@ def _cumprod_vjp(g, ans, x, axis):
 cumprod_p = define(
     "cumprod", lambda x, axis: np.cumprod(x, axis=axis),
     jvp=(_cumprod_jvp,), vjp=(_cumprod_vjp,),
-    sparsity=_prefix_sparsity, cost="reduce")
+    sparsity=_structure.prefix, cost=_cost.reduction)
 
 
 def _scan(prim):
@@ -225,5 +207,5 @@ prod_p = define(
     jvp=(lambda t, ans, x, axis, keepdims: sum(t * _others(x, axis), axis, keepdims),),
     vjp=(lambda g, ans, x, axis, keepdims:
          _spread(g, ans, x, axis, keepdims) * _others(x, axis),),
-    sparsity="reduce", cost="reduce")
+    sparsity=_structure.reduction(), cost=_cost.reduction)
 prod = _reducer(prod_p)

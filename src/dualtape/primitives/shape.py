@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..registry import Tracer, bind
+from ..registry import Tracer, bind, value_of
+from . import _cost, _structure
 from ._rules import OPS, define, ndim, shape, unbroadcast
 
 
@@ -21,7 +22,7 @@ reshape_p = define(
     "reshape", np.reshape,
     jvp=(lambda t, ans, x, shape: reshape(t, _batch(t, x) + shape),),
     vjp=(lambda g, ans, x, shape: reshape(g, _batch(g, ans) + x.shape),),
-    linear=True, sparsity=("gather", (0,)), cost="move",
+    sparsity=_structure.gather(np.reshape), cost=_cost.move,
     residuals=())
 
 
@@ -55,7 +56,7 @@ broadcast_to_p = define(
     "broadcast_to", np.broadcast_to,
     jvp=(_bcast_jvp,),
     vjp=(lambda g, ans, x, shape: unbroadcast(g, x.shape, ndim(g) - len(shape)),),
-    linear=True, sparsity=("gather", (0,)), cost="move",
+    sparsity=_structure.gather(np.broadcast_to), cost=_cost.move,
     residuals=())
 
 
@@ -76,7 +77,7 @@ transpose_p = define(
     jvp=(lambda t, ans, x, axes: transpose(t, _shift(axes, ndim(t) - ndim(x))),),
     vjp=(lambda g, ans, x, axes: transpose(g, _shift(tuple(np.argsort(axes)),
                                                      ndim(g) - ndim(ans))),),
-    linear=True, sparsity=("gather", (0,)), cost="move",
+    sparsity=_structure.gather(np.transpose), cost=_cost.move,
     residuals=())
 
 
@@ -129,7 +130,7 @@ getitem_p = define(
          _batched_getitem(t, ndim(t) - ndim(x), idx, advanced),),
     vjp=(lambda g, ans, x, idx, advanced:
          _batched_index_add(g, ndim(g) - ndim(ans), idx, advanced, x.shape),),
-    linear=True, sparsity=("gather", (0,)), cost="move", residuals=())
+    sparsity=_structure.gather(_getitem_impl), cost=_cost.move, residuals=())
 
 
 def _index_add_impl(v, idx, advanced, shape):
@@ -146,7 +147,7 @@ index_add_p = define("index_add", _index_add_impl,
                           _batched_index_add(t, ndim(t) - ndim(v), idx, advanced, shape),),
                      vjp=(lambda g, ans, v, idx, advanced, shape:
                           _batched_getitem(g, ndim(g) - ndim(ans), idx, advanced),),
-                     linear=True, sparsity="scatter", cost="scatter", residuals=())
+                     sparsity=_structure.scatter, cost=_cost.scatter, residuals=())
 
 
 def index_add(v: Any, idx: tuple, advanced: bool, shape: tuple) -> Any:
@@ -164,6 +165,7 @@ def normalize_index(idx: Any, nd: int) -> tuple[tuple, bool]:
     ellipsis_at = None
     for item in idx:
         if isinstance(item, Tracer):
+            value_of(item)    # a value-dependent index (global sparsity) says so itself
             raise TypeError("indexing with a traced value is not supported; index with "
                             "integers, slices, boolean masks or integer arrays")
         if item is Ellipsis:
@@ -229,7 +231,8 @@ def _concat_impl(*xs, axis):
 
 
 concatenate_p = define("concatenate", _concat_impl, jvp_all=_concat_jvp,
-                       vjp_all=_concat_vjp, linear=True, sparsity=("gather", None), cost="move",
+                       vjp_all=_concat_vjp, sparsity=_structure.gather(_concat_impl),
+                       cost=_cost.move,
                        residuals=())
 
 

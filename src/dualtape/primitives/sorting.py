@@ -18,20 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import Tracer, bind
-from ._rules import OPS, define, ndim, shape
-from .reductions import along_axis_pattern
-
-
-def _value(x: Any) -> np.ndarray:
-    while isinstance(x, Tracer):
-        x = x.primal
-    return np.asarray(x)
+from ..registry import bind, value_of
+from . import _cost, _structure
+from ._rules import OPS, define, ndim, nondiff, shape
 
 
 def _source(x: Any, params: dict) -> np.ndarray:
     """For each output element, the flat index of the input element it is."""
-    xv = _value(x)
+    xv = np.asarray(value_of(x))       # the permutation depends on the values
     axis = params["axis"]
     if params.get("kth") is None:
         order = np.argsort(xv, axis=axis, kind="stable")
@@ -69,16 +63,56 @@ def _perm_sparsity(pats, ans, primals, params, local):
     if local:
         return pats[0][_source(primals[0], params).ravel()]
     # For every input, an output element may be any element of its slice.
-    return along_axis_pattern(pats[0], shape(primals[0]), params["axis"], prefix=False)
+    return _structure.along_axis(pats[0], shape(primals[0]), params["axis"], prefix=False)
 
+
+# Costs count comparisons: a comparison sort needs about n log2 n of them for n
+# elements (the information-theoretic bound log2 n! ~ n log2 n, which merge sort meets);
+# selection (introselect) takes an expected linear number, about n per requested kth.
+def _slice_axis(params: dict) -> Any:
+    return -1 if params.get("axis") is None else params["axis"]
+
+
+def _n_kth(params: dict) -> int:
+    kth = params.get("kth", 0)
+    return 1 if np.ndim(kth) == 0 else len(kth)
+
+
+def _comparisons(per, describe: str):
+    """``per(n)`` comparisons per slice of length n (times the number of kth), where
+    ``axis`` None is the flattened array."""
+    slices = _cost.per_slice(per, _slice_axis, describe)
+
+    def cost(ans, args, params):
+        if params.get("axis") is None:
+            args = (np.ravel(args[0]),)
+        return slices(ans, args, params) * _n_kth(params)
+    cost.describe = describe
+    return cost
+
+
+_SORTING = "n log2 n comparisons per slice of length n"
+_SELECTION = "n comparisons per slice of length n (and per kth)"
+_sort_cost = _comparisons(lambda n: n * _cost.log2(n), _SORTING)
+_select_cost = _comparisons(lambda n: n, _SELECTION)
 
 sort_p = define("sort", lambda x, axis: _perm_impl(x, axis=axis),
-                jvp=(_perm_jvp,), vjp=(_perm_vjp,), linear=False,
-                sparsity=_perm_sparsity, cost="move")
+                jvp=(_perm_jvp,), vjp=(_perm_vjp,),
+                sparsity=_perm_sparsity, cost=_sort_cost)
 
 partition_p = define("partition", lambda x, kth, axis: _perm_impl(x, kth=kth, axis=axis),
-                     jvp=(_perm_jvp,), vjp=(_perm_vjp,), linear=False,
-                     sparsity=_perm_sparsity, cost="move")
+                     jvp=(_perm_jvp,), vjp=(_perm_vjp,),
+                     sparsity=_perm_sparsity, cost=_select_cost)
+
+# ---- positions: no derivative --------------------------------------------------------
+# Primitives, so that every mode sees them: the positions depend on the values, which
+# global sparsity detection tracks (an index computed from them gives no pattern that
+# holds for every input).
+argsort_p = nondiff("argsort", lambda x, **kw: np.argsort(x, **kw), cost=_sort_cost)
+argpartition_p = nondiff("argpartition", lambda x, **kw: np.argpartition(x, **kw),
+                         cost=_select_cost)
+argmax_p = nondiff("argmax", lambda x, **kw: np.argmax(x, **kw), cost=_select_cost)
+argmin_p = nondiff("argmin", lambda x, **kw: np.argmin(x, **kw), cost=_select_cost)
 
 
 def _neg_axis(axis: int, nd: int) -> int:

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import Tracer, bind
+from ..registry import bind, value_of
+from . import _cost, _structure
 from ._rules import OPS, define, elementwise, ndim, shape
 from .elementwise import _export, exp, log, where
 from .reductions import normalize_axis
@@ -112,19 +113,13 @@ def _lse_impl(a: Any, axis: tuple, keepdims: bool) -> Any:
     return out if keepdims else np.squeeze(out, axis)[()]
 
 
-def _value(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x.primal
-    return x
-
-
 def _lse_weights(ans: Any, a: Any, axis: tuple, keepdims: bool) -> Any:
     """softmax(a) along ``axis``, as e / sum(e) with e = exp(a - max a).
 
     Not exp(a - ans): ans carries the rounding of a large max (at 1000, ulp 1e-13), so
     that would give 0.50000000000003 for two equal entries instead of 0.5.  The shift is
     a constant (the weights do not depend on it), so higher derivatives stay exact."""
-    m = np.max(np.asarray(_value(a)), axis=axis, keepdims=True)
+    m = np.max(np.asarray(value_of(a, structural=False)), axis=axis, keepdims=True)
     e = exp(a - np.where(np.isfinite(m), m, 0))
     return e / OPS["sum"](e, axis, True)
 
@@ -141,7 +136,7 @@ def _lse_vjp(g, ans, a, axis, keepdims):
 
 
 logsumexp_p = define("logsumexp", _lse_impl, jvp=(_lse_jvp,), vjp=(_lse_vjp,),
-                     sparsity="reduce", cost="reduce")
+                     sparsity=_structure.reduction(), cost=_cost.reduction)
 
 
 def logsumexp(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
