@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._api import check_output, to_array
 from ._api import sparse as sp
 
 from .numpy import TracedArray
@@ -294,7 +295,7 @@ def sparsity(f: Callable, x: Any, kind: str = "global") -> sp.csr_array:
     """
     if kind not in ("global", "local"):
         raise ValueError(f"kind must be 'global' or 'local', not {kind!r}")
-    x = np.asarray(x) if not isinstance(x, Tracer) else x
+    x = to_array(x, fn="sparsity")
     n = _size(x)
     trace = SparsityTrace(n, kind == "local")
     eye = sp.csr_array((np.ones(n, dtype=bool), np.arange(n), np.arange(n + 1)), shape=(n, n))
@@ -304,4 +305,5 @@ def sparsity(f: Callable, x: Any, kind: str = "global") -> sp.csr_array:
         trace.finish()
     if isinstance(out, IndexSets) and out._level == trace.level:
         return out.pattern.tocsr()
+    check_output(out, "sparsity")
     return sp.csr_array((_size(out), n), dtype=bool)
