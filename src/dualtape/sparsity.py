@@ -33,7 +33,7 @@ from ._api import check_output, to_array
 from ._api import sparse as sp
 
 from .numpy import TracedArray
-from .registry import Trace, Tracer
+from .registry import Trace
 
 __all__ = ["sparsity"]
 
