@@ -115,10 +115,10 @@ def _compressed(f: Callable, x: np.ndarray, pattern: sp.csr_array, coloring: Any
     c = coloring.ncolors
     if coloring.kind == "column":
         _, t = jvp_batch(f, x, seed.T.reshape((c,) + x.shape))
-        B = np.reshape(t, (c, -1)).T                       # (m, c) = J @ seed
+        B = np.reshape(t, (c, pattern.shape[0])).T         # (m, c) = J @ seed
     else:
         _, pull = vjp_batch(f, x)
-        B = np.reshape(pull(seed.reshape((c,) + out_shape)), (c, -1))   # (c, n)
+        B = np.reshape(pull(seed.reshape((c,) + out_shape)), (c, x.size))   # (c, n)
     return decompress(pattern, coloring, B)
 
 
