@@ -120,9 +120,9 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     args, tans = [], []
-    for p, t in zip(primals, tangents):
+    for k, (p, t) in enumerate(zip(primals, tangents)):
         pl, tree = flatten(p)
-        tl = leaves_like(tree, t, "jvp", "tangent")
+        tl = leaves_like(tree, t, "jvp", f"tangents[{k}]")
         pl = [check_float(to_array(x, fn="jvp"), "jvp") for x in pl]
         tl = [registry.seed(as_tangent(t_, x, "jvp")) for t_, x in zip(tl, pl)]
         for x, t_ in zip(pl, tl):

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._api import check_output, to_array
+from ._api import check_output, flatten, to_array
 from ._api import sparse as sp
 
 from .numpy import TracedArray
@@ -305,5 +305,9 @@ def sparsity(f: Callable, x: Any, kind: str = "global") -> sp.csr_array:
         trace.finish()
     if isinstance(out, IndexSets) and out._level == trace.level:
         return out.pattern.tocsr()
-    check_output(out, "sparsity")
+    leaves = flatten(out)[0]
+    for leaf in leaves:
+        check_output(leaf, "sparsity")
+    if len(leaves) != 1 or isinstance(out, (tuple, list, dict)):
+        raise TypeError("sparsity: the function must return one array, not a container")
     return sp.csr_array((_size(out), n), dtype=bool)
