@@ -107,9 +107,11 @@ def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     """Push ``tangents`` forward through ``f`` at ``primals``.
 
-    ``primals`` and ``tangents`` are tuples, one entry per argument of ``f`` (arrays, or
-    lists/tuples/dicts of arrays), with matching shapes.  Returns ``(out, out_tangent)``
-    with ``out_tangent`` shaped like ``out``.
+    ``primals`` and ``tangents`` are tuples (or lists), one entry per argument of ``f``
+    (arrays, or lists/tuples/dicts of arrays), with matching structure and shapes.  A
+    tangent array must have its primal's dtype (float32 on float64, or complex on real,
+    is a TypeError); Python numbers and lists are converted to the primal's dtype.
+    Returns ``(out, out_tangent)`` with ``out_tangent`` shaped like ``out``.
     """
     for name, v in (("primals", primals), ("tangents", tangents)):
         if not isinstance(v, (tuple, list)):

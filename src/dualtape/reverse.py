@@ -274,8 +274,9 @@ def _cotangents(tape, seeds, in_slots, in_leaves, in_trees, batch=()):
 def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
     """Evaluate ``f(*primals)`` and return ``(out, vjp_fn)``.
 
-    ``vjp_fn(ct)`` takes a cotangent shaped like ``out`` and returns a tuple with one
-    cotangent per primal, each shaped like that primal.  It may be called many times;
+    ``vjp_fn(ct)`` takes a cotangent shaped like ``out``, with its structure and dtype
+    (Python numbers and lists are converted; an array of another dtype is a TypeError),
+    and returns a tuple with one cotangent per primal, each shaped like that primal.  It may be called many times;
     the tape lives as long as ``vjp_fn``.
     """
     tape, out, in_slots, in_leaves, in_trees = _trace_call(f, primals,
@@ -330,7 +331,8 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
     Returns ``g(*args)``: an array shaped like ``args[argnums]`` (or a tuple of them for
     a tuple ``argnums``; lists/dicts of arrays give the same structure back).  ``f`` must
-    return exactly one element (shape ``()``, ``(1,)``, ``(1, 1)``...).
+    return exactly one element (shape ``()``, ``(1,)``, ``(1, 1)``...).  An argument
+    named twice in ``argnums`` gets its full gradient in each place.
     """
     vg = _value_and_grad(f, argnums, "grad")
 
