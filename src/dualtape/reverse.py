@@ -276,8 +276,8 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
 
     ``vjp_fn(ct)`` takes a cotangent shaped like ``out``, with its structure and dtype
     (Python numbers and lists are converted; an array of another dtype is a TypeError),
-    and returns a tuple with one cotangent per primal, each shaped like that primal.  It may be called many times;
-    the tape lives as long as ``vjp_fn``.
+    and returns a tuple with one cotangent per primal, each shaped like that primal.  It
+    may be called many times; the tape lives as long as ``vjp_fn``.
     """
     tape, out, in_slots, in_leaves, in_trees = _trace_call(f, primals,
                                                            tuple(range(len(primals))), "vjp")
