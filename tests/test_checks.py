@@ -95,6 +95,7 @@ BAD = {
     "str": (lambda x: "loss", r"returned a str \('loss'\), not a numeric array"),
     "generator": (_gen, r"returned a generator"),
     "object": (lambda x: object(), r"returned a object"),
+    "object array": (lambda x: np.array([x, None], dtype=object), r"returned a ndarray"),
     "dict value None": (lambda x: {"a": np.sum(x), "b": None}, r"returned None"),
 }
 OUTPUT_TRANSFORMS = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev",
@@ -241,9 +242,16 @@ def test_empty_arrays_in_every_transform(shape):
     assert pull(z)[0].shape == shape
     assert dt.jacfwd(np.tanh)(z).shape == shape + shape
     assert dt.jacrev(np.tanh)(z).shape == shape + shape
-    assert dt.hessian(lambda x: np.sum(np.tanh(x)))(z).shape == shape + shape
+    for mode in ("fwd-over-fwd", "fwd-over-rev", "rev-over-fwd", "rev-over-rev"):
+        for chunk in (None, 2):
+            H = dt.hessian(lambda x: np.sum(np.tanh(x)), mode=mode, chunk_size=chunk)(z)
+            assert H.shape == shape + shape
+    assert dt.jacfwd(np.tanh, chunk_size=2)(z).shape == shape + shape
+    assert dt.jacrev(np.tanh, chunk_size=2)(z).shape == shape + shape
     assert dt.hvp(lambda x: np.sum(x ** 3), z, z).shape == shape
     assert dt.sparsity(np.tanh, z).shape == (n, n)
+    assert dt.sparsity(np.tanh, z, kind="local").shape == (n, n)
+    dt.check_grads(np.tanh, (z,), order=2)
     c = dt.count(dt.grad(lambda x: np.sum(x * x)), z)
     assert c.value.shape == shape and c.primal_flops == 0
 

@@ -4,6 +4,13 @@ A user primitive is an ordinary registry entry, so both modes, nesting and
 ``check_grads`` treat it like a built-in one.  User rules are not assumed to handle
 leading batch axes (k directions in ``jacfwd``, k adjoints in ``jacrev``); when a
 tangent carries them, the rule is applied one direction at a time.
+
+User rules are checked, since a wrong one would give a wrong derivative silently:
+each call gets its own copy of the tangent/cotangent (so it may update it in place)
+and read-only views of ``ans`` and the arguments (the tape and other rules read them
+again); a result of the wrong shape or dtype raises an error naming the primitive and
+the argument.  Broadcasting is accepted only as numpy's broadcasting of that argument
+allows it.
 """
 
 from __future__ import annotations
