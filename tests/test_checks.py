@@ -95,7 +95,7 @@ BAD = {
     "str": (lambda x: "loss", r"returned a str \('loss'\), not a numeric array"),
     "generator": (_gen, r"returned a generator"),
     "object": (lambda x: object(), r"returned a object"),
-    "object array": (lambda x: np.array([x, None], dtype=object), r"returned a ndarray"),
+    "object array": (lambda x: np.array([1.0, None], dtype=object), r"returned a ndarray"),
     "dict value None": (lambda x: {"a": np.sum(x), "b": None}, r"returned None"),
 }
 OUTPUT_TRANSFORMS = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev",
