@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
-
-from ._api import check_input, checked, flatten
+from ._api import check_input, checked, flatten, select_args
 from .forward import jacfwd, jvp
 from .reverse import grad, jacrev
 
@@ -43,11 +41,9 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0,
     h = outer(inner(checked(f, "hessian"), argnums), argnums, chunk_size=chunk_size)
 
     def hess(*args: Any) -> Any:
-        nums = (argnums,) if isinstance(argnums, (int, np.integer)) else argnums
-        for i in nums:
-            if isinstance(i, (int, np.integer)) and -len(args) <= i < len(args):
-                for leaf in flatten(args[i])[0]:
-                    check_input(leaf, "hessian")
+        for i in select_args(argnums, len(args))[0]:
+            for leaf in flatten(args[i])[0]:
+                check_input(leaf, "hessian")      # named here, not by the inner jacrev
         return h(*args)
     return hess
 
