@@ -410,3 +410,84 @@ def test_tridiagonal_1e5(kind):
     out = decompress(p, col, b)
     np.testing.assert_array_equal(out.data, jac.data)
     np.testing.assert_array_equal(out.indices, p.indices)
+
+
+# ---- an interrupted first import of the backend leaves later calls working ---------------
+class _Numba:
+    """Stands in for the numba module: raises KeyboardInterrupt on first use (an import
+    interrupted by the user), or compiles kernels that fail (a half-imported numba)."""
+
+    def __init__(self, real, broken=False):
+        self.real, self.broken, self.interrupted = real, broken, False
+
+    def __getattr__(self, name):
+        if name.startswith("__"):             # the import machinery's own look-ups
+            raise AttributeError(name)
+        if not self.broken and not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
+        if self.broken and name == "njit":
+            def njit(**_):
+                def fails(*args):
+                    raise AttributeError("module 'numba' has no attribute 'core'")
+                return lambda f: fails
+            return njit
+        return getattr(self.real, name)
+
+
+def _tridiagonal_colours_ok(coloring):
+    # natural order on a tridiagonal pattern: columns i, i+1, i+2 share rows, so 3
+    # colours, i % 3 (hand-derived)
+    assert coloring.ncolors == 3
+    np.testing.assert_array_equal(coloring.colors, np.arange(7) % 3)
+
+
+def test_interrupted_backend_import_is_retried(monkeypatch):
+    numba = pytest.importorskip("numba")
+    monkeypatch.setitem(sys.modules, "numba", _Numba(numba))
+    monkeypatch.setattr(C, "_kernels", None)
+    monkeypatch.setattr(C, "_backend", None)
+    with pytest.raises(KeyboardInterrupt):
+        color_columns(tridiagonal(7), order="natural")
+    _tridiagonal_colours_ok(color_columns(tridiagonal(7), order="natural"))
+    assert C.backend() == "numba"
+
+
+def test_backend_that_fails_to_compile_falls_back_to_python(monkeypatch):
+    numba = pytest.importorskip("numba")
+    monkeypatch.setitem(sys.modules, "numba", _Numba(numba, broken=True))
+    monkeypatch.setattr(C, "_kernels", None)
+    monkeypatch.setattr(C, "_backend", None)
+    with pytest.warns(RuntimeWarning, match="numba is unusable"):
+        _tridiagonal_colours_ok(color_columns(tridiagonal(7), order="natural"))
+    assert C.backend() == "python"
+    _tridiagonal_colours_ok(color_columns(tridiagonal(7), order="natural"))
+
+
+def test_real_interrupt_inside_numbas_import_leaves_sparse_jacobians_working():
+    pytest.importorskip("numba")
+    src = pathlib.Path(__file__).resolve().parents[1] / "src"
+    code = (
+        "import sys, warnings, numpy as np\n"
+        "class Interrupt:\n"
+        "    done = set()\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('numba.core.decorators', 'scipy.sparse._csr') \\\n"
+        "                and name not in self.done:\n"
+        "            self.done.add(name)\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "import dualtape as dt\n"
+        "warnings.simplefilter('ignore', RuntimeWarning)\n"
+        "x = np.linspace(-1, 1, 5)\n"
+        "for attempt in range(4):\n"
+        "    try:\n"
+        "        J = dt.jacobian(np.tanh, x, structure='sparse').toarray()\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('interrupted')\n"
+        "        continue\n"
+        "    print(np.abs(J - np.diag(1 - np.tanh(x) ** 2)).max() < 1e-15)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={"PYTHONPATH": str(src)})
+    lines = out.stdout.split()
+    assert lines.count("interrupted") == 2 and lines[2:] == ["True", "True"], out.stdout

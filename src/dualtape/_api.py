@@ -3,7 +3,7 @@ lists and dicts of arrays), input checks, and Jacobian assembly.  No mode lives 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -40,11 +40,124 @@ def unflatten(spec: Any, leaves: Sequence) -> Any:
     return build(spec)
 
 
-def to_array(x: Any, dtype: Any = None) -> Any:
-    """``x`` as an ndarray, or unchanged if it is already traced (an outer mode's value)."""
+def leaves_like(spec: Any, t: Any, fn: str, what: str) -> list:
+    """The leaves of ``t`` (tangents, cotangents) following ``spec``, the structure of
+    its primal from :func:`flatten`.  Where the primal has a leaf, ``t`` is one leaf
+    whatever it is (a list of numbers for an array primal is converted later)."""
+    out: list = []
+
+    def walk(s: Any, v: Any, where: str) -> None:
+        if s is None:
+            out.append(v)
+            return
+        kind = s[0]
+        if kind is dict:
+            if not isinstance(v, dict) or sorted(v) != s[1]:
+                raise ValueError(f"{fn}: the {what}{where} must be a dict with keys "
+                                 f"{s[1]}, like its primal; got {_describe(v)}")
+            for k, c in zip(s[1], s[2]):
+                walk(c, v[k], f"{where}[{k!r}]")
+            return
+        if type(v) is not kind or len(v) != len(s[1]):
+            raise ValueError(f"{fn}: the {what}{where} must be a {kind.__name__} of "
+                             f"{len(s[1])} entries, like its primal; got {_describe(v)}")
+        for j, (c, x) in enumerate(zip(s[1], v)):
+            walk(c, x, f"{where}[{j}]")
+    walk(spec, t, "")
+    return out
+
+
+def _describe(v: Any) -> str:
+    n = f" of {len(v)} entries" if isinstance(v, (tuple, list, dict)) else ""
+    return f"a {type(v).__name__}{n}"
+
+
+def to_array(x: Any, dtype: Any = None, fn: str = "dualtape") -> Any:
+    """``x`` as an ndarray, or unchanged if it is already traced (an outer mode's value).
+
+    ndarray subclasses are refused (:func:`check_input`): converting one silently
+    would change the function (``*`` on ``np.matrix`` is a matrix product).
+    """
     if isinstance(x, Tracer):
         return x
+    check_input(x, fn)
     return np.asarray(x, dtype=dtype)
+
+
+def check_input(x: Any, fn: str) -> None:
+    """Refuse ndarray subclasses (``np.matrix``, masked arrays...) as inputs of ``fn``.
+
+    Their operators and reductions differ from numpy's on plain arrays, so
+    differentiating the converted array would differentiate another function.
+    ``np.memmap`` behaves exactly like an ndarray and is accepted.
+    """
+    if not isinstance(x, np.ndarray) or type(x) is np.ndarray or isinstance(x, np.memmap):
+        return
+    name = f"{type(x).__module__}.{type(x).__qualname__}"
+    if isinstance(x, np.ma.MaskedArray):
+        hint = ("pass x.filled(value) to choose what the masked entries are, or "
+                "np.asarray(x) to use the data under the mask")
+    else:
+        hint = "pass np.asarray(x) to differentiate with plain-ndarray semantics"
+    raise TypeError(
+        f"{fn}: an input is a {name}, an ndarray subclass with its own semantics "
+        f"(np.matrix: * is a matrix product, masked arrays skip masked entries), which "
+        f"dualtape does not follow; {hint}.")
+
+
+def check_output(leaf: Any, fn: str) -> None:
+    """Refuse an output leaf of f that is not an array or number (None, str, generator,
+    any object): treating it as a constant would give a derivative of zeros."""
+    if isinstance(leaf, (Tracer, np.ndarray, bool, int, float, complex)):
+        if not isinstance(leaf, np.ndarray) or leaf.dtype.kind in "biufc":
+            return
+    elif isinstance(leaf, np.generic) and leaf.dtype.kind in "biufc":
+        return
+    if leaf is None:
+        raise TypeError(f"{fn}: the function returned None, not an array; did you forget "
+                        f"`return`?")
+    what = type(leaf).__name__
+    raise TypeError(f"{fn}: the function returned a {what} ({leaf!r:.60}), not a numeric "
+                    f"array, so it has no derivative; return the array (or a tuple, list "
+                    f"or dict of arrays) you want to differentiate.")
+
+
+def checked(f: Callable, fn: str) -> Callable:
+    """``f`` whose output is checked by :func:`check_output` under the name ``fn`` (for
+    transforms built from others, so the error names the one the user called)."""
+    def run(*args: Any) -> Any:
+        out = f(*args)
+        for leaf in flatten(out)[0]:
+            check_output(leaf, fn)
+        return out
+    return run
+
+
+def as_tangent(t: Any, primal: Any, fn: str, what: str = "tangent") -> Any:
+    """``t`` as the tangent (cotangent) of ``primal``: of the same dtype, as JAX requires.
+
+    Arrays (and numpy scalars, traced values) must already have the primal's dtype: a
+    float32 tangent of a float64 primal, or a complex one of a real primal, is a
+    TypeError, never a silent cast.  Python numbers and lists carry no dtype of their
+    own and are converted, unless they are complex for a real primal.
+    """
+    want = np.dtype(primal.dtype if hasattr(primal, "dtype") else np.result_type(primal))
+    strict = np.issubdtype(want, np.inexact)
+    if not strict:              # an integer output has no derivative: any real seed will do
+        want = np.dtype(np.float64)
+    if isinstance(t, (Tracer, np.ndarray, np.generic)):
+        if isinstance(t, np.ndarray):
+            check_input(t, fn)
+        if t.dtype != want and (strict or t.dtype.kind not in "biuf"):
+            raise TypeError(f"{fn}: a {what} has dtype {t.dtype} but its primal has dtype "
+                            f"{want}; they must match. Pass t.astype({want.name!r}) if the "
+                            f"conversion is what you mean.")
+        return t if isinstance(t, Tracer) else np.asarray(t, dtype=want)
+    arr = np.asarray(t)
+    if arr.dtype.kind not in "biufc" or (arr.dtype.kind == "c" and want.kind != "c"):
+        raise TypeError(f"{fn}: a {what} of dtype {arr.dtype} ({type(t).__name__}) cannot "
+                        f"be the {what} of a primal of dtype {want}")
+    return arr.astype(want)
 
 
 def check_float(x: Any, fn: str) -> Any:

@@ -289,21 +289,49 @@ _backend: str | None = None
 
 
 def _get_kernels() -> dict[str, Callable[..., Any]]:
-    """The kernels, jitted with numba when it is importable (done once, lazily)."""
+    """The kernels, jitted with numba when it is importable (done once, lazily).
+
+    Nothing is cached until the import has finished, so an interrupt (KeyboardInterrupt)
+    during the first import leaves the next call to try again.  A numba that cannot be
+    imported, or that an interrupted import left half-initialised (it then fails on
+    first compile, see :func:`_run`), means the plain-Python kernels, with a warning.
+    """
     global _kernels, _backend
     if _kernels is None:
         try:
             import numba
-        except ImportError:
-            warnings.warn("numba is not installed: dualtape.coloring falls back to a "
-                          "pure-Python greedy loop, ~50x slower "
-                          "(pip install numba)", RuntimeWarning, stacklevel=3)
-            _kernels, _backend = dict(_KERNEL_SOURCES), "python"
+            jitted = {k: numba.njit(cache=True, nogil=True)(f)
+                      for k, f in _KERNEL_SOURCES.items()}
+        except Exception as e:   # ImportError, or a broken install: never fatal here
+            _fall_back(e)
         else:
-            _kernels = {k: numba.njit(cache=True, nogil=True)(f)
-                        for k, f in _KERNEL_SOURCES.items()}
-            _backend = "numba"
+            _kernels, _backend = jitted, "numba"
+    assert _kernels is not None
     return _kernels
+
+
+def _fall_back(err: BaseException) -> None:
+    global _kernels, _backend
+    if isinstance(err, ImportError) and getattr(err, "name", None) == "numba":
+        why, fix = "numba is not installed", "pip install numba"
+    else:
+        why, fix = f"numba is unusable ({err!r})", "restart the interpreter to retry numba"
+    warnings.warn(f"{why}: dualtape.coloring falls back to a pure-Python greedy loop, "
+                  f"~50x slower ({fix})", RuntimeWarning, stacklevel=4)
+    _kernels, _backend = dict(_KERNEL_SOURCES), "python"
+
+
+def _run(kernels: dict[str, Callable[..., Any]], name: str, *args: Any) -> Any:
+    """Call kernel ``name``; if the compiled one fails (a numba left broken by an
+    interrupted import fails when it first compiles), use the plain-Python one, which
+    is the same code, from now on.  A genuine error in the kernel raises again there."""
+    try:
+        return kernels[name](*args)
+    except Exception as e:
+        if kernels[name] is _KERNEL_SOURCES[name]:
+            raise
+        _fall_back(e)
+        return _KERNEL_SOURCES[name](*args)
 
 
 def backend() -> str:
@@ -323,10 +351,10 @@ def _resolve_order(order: Order, nv: int, adj: tuple[np.ndarray, ...],
         if order == "random":
             return np.random.default_rng(seed).permutation(nv).astype(np.int64), order
         if order in ("largest_first", "smallest_last"):
-            deg = kernels["degree"](*adj)
+            deg = _run(kernels, "degree", *adj)
             if order == "largest_first":
-                return kernels["largest_first"](deg), order
-            return kernels["smallest_last"](deg, *adj), order
+                return _run(kernels, "largest_first", deg), order
+            return _run(kernels, "smallest_last", deg, *adj), order
         raise ValueError(f"unknown order {order!r}; expected one of {ORDERS} "
                          "or a permutation array")
     perm = np.asarray(order)
@@ -348,7 +376,7 @@ def _color(vert: _Structure, net: _Structure, kind: Literal["column", "row"],
     kernels = _get_kernels()
     adj = tuple(_common_index_dtype(vert.indptr, vert.indices, net.indptr, net.indices))
     perm, name = _resolve_order(order, nv, adj, seed, kernels)
-    colors, ncolors = kernels["greedy"](perm, *adj)
+    colors, ncolors = _run(kernels, "greedy", perm, *adj)
     colors = colors.astype(np.intp, copy=False)
     colors.flags.writeable = False
     return Coloring(colors=colors, ncolors=int(ncolors), lower_bound=lower, kind=kind,

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._api import flatten, unflatten
+from ._api import check_input, flatten, unflatten
 from .numpy import TracedArray
 from .registry import Observer, Trace, Tracer, in_rules, observing, value_of
 
@@ -136,6 +136,8 @@ def count(fn: Callable, *args: Any) -> Counts:
     wrapped = []
     for a in args:
         leaves, tree = flatten(a)
+        for v in leaves:
+            check_input(v, "count")
         leaves = [Counted(v if isinstance(v, Tracer) else np.asarray(v), trace)
                   if np.issubdtype(_dtype(v), np.inexact) else v for v in leaves]
         wrapped.append(unflatten(tree, leaves))

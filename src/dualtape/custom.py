@@ -4,6 +4,13 @@ A user primitive is an ordinary registry entry, so both modes, nesting and
 ``check_grads`` treat it like a built-in one.  User rules are not assumed to handle
 leading batch axes (k directions in ``jacfwd``, k adjoints in ``jacrev``); when a
 tangent carries them, the rule is applied one direction at a time.
+
+User rules are checked, since a wrong one would give a wrong derivative silently:
+each call gets its own copy of the tangent/cotangent (so it may update it in place)
+and read-only views of ``ans`` and the arguments (the tape and other rules read them
+again); a result of the wrong shape or dtype raises an error naming the primitive and
+the argument.  Broadcasting is accepted only as numpy's broadcasting of that argument
+allows it.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import numpy as np
 
 from .primitives import OPS
 from .primitives._rules import rules_to_jvp, rules_to_vjp, unbroadcast
-from .registry import Primitive, register
+from .registry import Primitive, Tracer, register
 
 __all__ = ["defprimitive", "defjvp", "defvjp"]
 
@@ -40,16 +47,33 @@ def defprimitive(name: str | Callable, impl: Callable | None = None) -> Any:
     traces in every mode.
 
     Use as ``f = defprimitive("name", impl)``, ``@defprimitive("name")`` or plain
-    ``@defprimitive``.  Attach derivatives with :func:`defjvp` / :func:`defvjp`.
+    ``@defprimitive``.  Attach derivatives with :func:`defjvp` / :func:`defvjp`.  A
+    Python number or list returned by ``impl`` is converted with numpy at this
+    primitive; anything numpy can only hold as an object array is a TypeError.
     """
     if callable(name) and impl is None:
         impl, name = name, name.__name__
     if impl is None:
         return lambda fn: defprimitive(name, fn)
-    prim = Primitive(str(name), impl, kind="user")
+    prim = Primitive(str(name), _as_array_impl(str(name), impl), kind="user")
     prim.user = True
     register(prim, builtin=False)   # an object: its name may repeat (notebook cells)
     return UserFunction(prim, impl)
+
+
+def _as_array_impl(name: str, impl: Callable) -> Callable:
+    def run(*args: Any, **params: Any) -> Any:
+        out = impl(*args, **params)
+        if isinstance(out, (Tracer, np.ndarray, np.generic)):
+            return out
+        arr = np.asarray(out)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(
+                f"the implementation of primitive {name!r} returned a "
+                f"{type(out).__name__}, which numpy holds as dtype {arr.dtype}, not a "
+                f"numeric array; return a numpy array (or a number)")
+        return arr
+    return run
 
 
 def _primitive(f: Any) -> Primitive:
@@ -75,15 +99,126 @@ def _per_direction(rule: Callable, t: Any, x: Any, ans: Any, args: tuple,
     return OPS["reshape"](stacked, batch + tuple(stacked.shape[1:]))
 
 
+# ---- what a user rule is handed, and what it may return --------------------------------
+def _own(t: Any) -> Any:
+    """A tangent/cotangent the rule may update in place: the modes share these arrays
+    between branches, so each rule call gets its own copy."""
+    return t.copy() if isinstance(t, np.ndarray) else t
+
+
+def _read_only(x: Any) -> Any:
+    """A read-only view of a primal value the tape (and other rules) will read again."""
+    if isinstance(x, np.ndarray) and x.flags.writeable:
+        x = x.view()
+        x.flags.writeable = False
+    return x
+
+
+def _call(rule: Callable, t: Any, ans: Any, args: tuple, params: dict) -> Any:
+    return rule(_own(t), _read_only(ans), *(_read_only(a) for a in args), **params)
+
+
+def _shape(x: Any) -> tuple:
+    return tuple(getattr(x, "shape", np.shape(x)))
+
+
+def _result(c: Any) -> Any:
+    return c if isinstance(c, (Tracer, np.ndarray)) else np.asarray(c)
+
+
+def _check_dtype(c: Any, want: Any, complex_ok: bool, name: str, kind: str, i: int,
+                 what: str) -> None:
+    got = np.dtype(c.dtype)
+    want = np.dtype(want)
+    if got == want or (want.kind == "c" and got.kind == "f"):
+        return
+    if got.kind == "c" and want.kind != "c":
+        if complex_ok:
+            return                  # a real input of a complex output: the real part counts
+        detail = "a real primitive cannot have a complex " + what
+    else:
+        detail = f"return an array of dtype {want} (x.astype({want.name!r}))"
+    raise TypeError(f"the {kind} rule of primitive {name!r} for argument {i} returned dtype "
+                    f"{got}, but {what} must have dtype {want}; {detail}")
+
+
+def _tangent_dtype(x: Any) -> Any:
+    dt = getattr(x, "dtype", None)
+    dt = np.result_type(x) if dt is None else dt
+    return dt if np.issubdtype(dt, np.inexact) else np.float64
+
+
+def _checked_jvp(name: str, i: int, rule: Callable) -> Callable:
+    """``rule`` with its contribution checked against the output: its shape must be the
+    output's, or broadcast to it only along axes where argument i itself broadcasts."""
+    def run(t: Any, ans: Any, *args: Any, **params: Any) -> Any:
+        c = _call(rule, t, ans, args, params)
+        if c is None:
+            return None
+        c = _result(c)
+        out, xs, cs = _shape(ans), _shape(args[i]), _shape(c)
+        _check_dtype(c, _tangent_dtype(ans), False, name, "JVP", i, "the output tangent")
+        if cs == out:
+            return c
+        ok = len(cs) <= len(out)
+        for k in range(1, len(out) + 1):
+            o = out[-k]
+            cd = cs[-k] if k <= len(cs) else 1
+            xd = xs[-k] if k <= len(xs) else 1
+            ok = ok and (cd == o or (cd == 1 and (o == 1 or xd == 1)))
+        if not ok:
+            raise ValueError(
+                f"the JVP rule of primitive {name!r} for argument {i} returned shape {cs}, "
+                f"but the output tangent has the output's shape {out}; a missing or "
+                f"size-1 axis is allowed only where argument {i} (shape {xs}) has one")
+        return OPS["broadcast_to"](c, out)
+    return run
+
+
+def _checked_vjp(name: str, i: int, rule: Callable) -> Callable:
+    """``rule`` with its cotangent checked against argument i: its shape must be the
+    argument's, or a shape the argument broadcasts to within the output (summed back)."""
+    def run(g: Any, ans: Any, *args: Any, **params: Any) -> Any:
+        c = _call(rule, g, ans, args, params)
+        if c is None:
+            return None
+        c = _result(c)
+        x = args[i]
+        out, xs, cs = _shape(ans), _shape(x), _shape(c)
+        if isinstance(x, (np.ndarray, np.generic, Tracer)):   # Python numbers: any float
+            _check_dtype(c, _tangent_dtype(x), np.dtype(_tangent_dtype(ans)).kind == "c",
+                         name, "VJP", i, "the cotangent of that argument")
+        if cs == xs:
+            return c
+        try:
+            between = (np.broadcast_shapes(xs, cs) == cs
+                       and np.broadcast_shapes(cs, out) == out)
+        except ValueError:
+            between = False
+        if not between:
+            raise ValueError(
+                f"the VJP rule of primitive {name!r} for argument {i} returned shape {cs}, "
+                f"but that argument has shape {xs} (the output has shape {out}); return "
+                f"the argument's shape, or the output's if the argument broadcasts")
+        return unbroadcast(c, xs, 0)
+    return run
+
+
 def defjvp(f: Any, *rules: Callable | None) -> Any:
     """Attach forward rules: ``rule_i(t_i, ans, *args) -> contribution of t_i`` to the
-    output tangent (shape of ``ans``).  ``None`` means the output does not depend on
-    argument i.  Returns ``f``.  Reverse mode can use a JVP alone: it transposes it.
+    output tangent (shape of ``ans``, or broadcastable to it where argument i
+    broadcasts).  ``None`` means the output does not depend on argument i.  Returns
+    ``f``.  Reverse mode can use a JVP alone: it transposes it.
+
+    Each call gets its own copy of ``t_i`` (the rule may update it in place) and
+    read-only views of ``ans`` and ``args``.  A result of the wrong shape or dtype (a
+    complex tangent of a real output) raises an error naming the primitive.
     """
     prim = _primitive(f)
 
     def batched(i: int, rule: Callable) -> Callable:
-        return lambda t, ans, *args, **params: _per_direction(rule, t, args[i], ans, args,
+        checked = _checked_jvp(prim.name, i, rule)
+        return lambda t, ans, *args, **params: _per_direction(checked, t, args[i], ans, args,
                                                               params)
     prim.jvp = rules_to_jvp([None if r is None else batched(i, r) for i, r in enumerate(rules)])
     return f
@@ -91,30 +226,18 @@ def defjvp(f: Any, *rules: Callable | None) -> Any:
 
 def defvjp(f: Any, *rules: Callable | None) -> Any:
     """Attach reverse rules: ``rule_i(g, ans, *args) -> cotangent for argument i``
-    (shape of ``args[i]``; a broadcast shape is summed back).  ``None`` means the output
-    does not depend on argument i.  Returns ``f``.
+    (shape of ``args[i]``; the output's shape is summed back if argument i broadcasts).
+    ``None`` means the output does not depend on argument i.  Returns ``f``.
+
+    Each call gets its own copy of ``g`` (the rule may update it in place) and
+    read-only views of ``ans`` and ``args``.  A cotangent of the wrong shape or dtype
+    raises an error naming the primitive and the argument.
     """
     prim = _primitive(f)
 
     def batched(i: int, rule: Callable) -> Callable:
-        def vjp_i(g, ans, *args, **params):
-            c = _per_direction(rule, g, ans, ans, args, params)
-            nb = len(getattr(g, "shape", ())) - len(getattr(ans, "shape", ()))
-            return None if c is None else _fit(c, tuple(getattr(args[i], "shape", ())), nb,
-                                               prim.name, i)
-        return vjp_i
+        checked = _checked_vjp(prim.name, i, rule)
+        return lambda g, ans, *args, **params: _per_direction(checked, g, ans, ans, args,
+                                                              params)
     prim.vjp = rules_to_vjp([None if r is None else batched(i, r) for i, r in enumerate(rules)])
     return f
-
-
-def _fit(c: Any, target: tuple, nb: int, name: str, i: int) -> Any:
-    """A user cotangent summed back to its argument's shape if it came out broadcast."""
-    got = tuple(getattr(c, "shape", ()))
-    if got[nb:] == target:
-        return c
-    try:
-        np.broadcast_shapes(got[nb:], target)
-    except ValueError:
-        raise ValueError(f"the VJP rule of {name!r} for argument {i} returned shape {got}, "
-                         f"not the argument's shape {target}") from None
-    return unbroadcast(c, target, nb)

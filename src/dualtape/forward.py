@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from ._api import (basis, check_float, flatten, jac_assemble, select_args, to_array,
-                   unflatten, zeros_tangent)
+from ._api import (as_tangent, basis, check_float, check_output, flatten, jac_assemble,
+                   leaves_like, select_args, to_array, unflatten, zeros_tangent)
 from .numpy import TracedArray
 from . import registry
 from .registry import Trace, Tracer, deriving, observer
@@ -61,8 +61,8 @@ class Dual(TracedArray):
 
     def __init__(self, primal: Any, tangent: Any, trace: ForwardTrace | None = None) -> None:
         if trace is None:
-            primal = to_array(primal)
-            tangent = to_array(tangent)
+            primal = to_array(primal, fn="Dual")
+            tangent = to_array(tangent, fn="Dual")
             # A dual built around another context's traced value must be the inner one,
             # or that context would treat it as a constant and lose its derivative.
             traced = isinstance(primal, Tracer) or isinstance(tangent, Tracer)
@@ -80,7 +80,7 @@ class Dual(TracedArray):
 
 
 def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
-         trace: ForwardTrace) -> tuple[Any, list, Any]:
+         trace: ForwardTrace, fn: str) -> tuple[Any, list, Any]:
     """Call f with the args at ``argnums`` replaced by duals; return out leaves' parts."""
     new = list(args)
     for i, leaves_t in zip(argnums, tangents):
@@ -98,6 +98,7 @@ def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
             prim.append(leaf.primal)
             tan.append(leaf.tangent)
         else:
+            check_output(leaf, fn)
             prim.append(leaf)
             tan.append(None)
     return prim, tan, tree
@@ -106,28 +107,33 @@ def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     """Push ``tangents`` forward through ``f`` at ``primals``.
 
-    ``primals`` and ``tangents`` are tuples, one entry per argument of ``f`` (arrays, or
-    lists/tuples/dicts of arrays), with matching shapes.  Returns ``(out, out_tangent)``
-    with ``out_tangent`` shaped like ``out``.
+    ``primals`` and ``tangents`` are tuples (or lists), one entry per argument of ``f``
+    (arrays, or lists/tuples/dicts of arrays), with matching structure and shapes.  A
+    tangent array must have its primal's dtype (float32 on float64, or complex on real,
+    is a TypeError); Python numbers and lists are converted to the primal's dtype.
+    Returns ``(out, out_tangent)`` with ``out_tangent`` shaped like ``out``.
     """
+    for name, v in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(v, (tuple, list)):
+            raise TypeError(f"jvp: {name} must be a tuple or list with one entry per "
+                            f"argument of f, got {type(v).__name__}; write "
+                            f"dt.jvp(f, (x,), (v,)) for one argument")
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     args, tans = [], []
-    for p, t in zip(primals, tangents):
+    for k, (p, t) in enumerate(zip(primals, tangents)):
         pl, tree = flatten(p)
-        tl, ttree = flatten(t)
-        if ttree != tree:
-            raise ValueError("jvp: each tangent must have the structure of its primal")
-        pl = [check_float(to_array(x), "jvp") for x in pl]
-        tl = [registry.seed(to_array(x, dtype=x_.dtype)) for x, x_ in zip(tl, pl)]
+        tl = leaves_like(tree, t, "jvp", f"tangents[{k}]")
+        pl = [check_float(to_array(x, fn="jvp"), "jvp") for x in pl]
+        tl = [registry.seed(as_tangent(t_, x, "jvp")) for t_, x in zip(tl, pl)]
         for x, t_ in zip(pl, tl):
             if t_.shape != x.shape:
                 raise ValueError(f"jvp: tangent shape {t_.shape} != primal shape {x.shape}")
         args.append(unflatten(tree, pl))
         tans.append(tl)
     trace = ForwardTrace()
-    prim, tan, tree = _run(f, tuple(args), tuple(range(len(args))), tans, trace)
+    prim, tan, tree = _run(f, tuple(args), tuple(range(len(args))), tans, trace, "jvp")
     tan = [zeros_tangent(p) if t is None else t for p, t in zip(prim, tan)]
     return unflatten(tree, prim), unflatten(tree, tan)
 
@@ -139,9 +145,9 @@ def jvp_batch(f: Callable, x: Any, tangents: Any) -> tuple[Any, Any]:
     ``out_tangents.shape == (k,) + out.shape`` (zeros where ``out`` does not depend on
     ``x``).  ``f`` takes one array and returns one array.
     """
-    x = check_float(to_array(x), "jvp_batch")
+    x = check_float(to_array(x, fn="jvp_batch"), "jvp_batch")
     tangents = registry.seed(to_array(tangents, dtype=x.dtype))
-    prim, tan, _ = _run(f, (x,), (0,), [[tangents]], ForwardTrace())
+    prim, tan, _ = _run(f, (x,), (0,), [[tangents]], ForwardTrace(), "jvp_batch")
     k = tangents.shape[0]
     return prim[0], zeros_tangent(prim[0], (k,)) if tan[0] is None else tan[0]
 
@@ -158,7 +164,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
         nums, single = select_args(argnums, len(args))
         results = []
         for i in nums:
-            x = check_float(to_array(args[i]), "jacfwd")
+            x = check_float(to_array(args[i], fn="jacfwd"), "jacfwd")
             fixed = list(args)
             fixed[i] = x
             n = x.size
@@ -168,7 +174,8 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
             for start in range(0, max(n, 1), k):
                 stop = min(start + k, n)
                 seed = registry.seed(basis(n, start, stop, x.shape, x.dtype))
-                prim, tan, tree = _run(f, tuple(fixed), (i,), [[seed]], ForwardTrace())
+                prim, tan, tree = _run(f, tuple(fixed), (i,), [[seed]], ForwardTrace(),
+                                       "jacfwd")
                 blocks.append([zeros_tangent(p, (stop - start,)) if t is None else t
                                for p, t in zip(prim, tan)])
             results.append(jac_assemble(prim, tree, blocks, x.shape, columns=True))

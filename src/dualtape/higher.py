@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+from ._api import check_input, checked, flatten, select_args
 from .forward import jacfwd, jvp
 from .reverse import grad, jacrev
 
@@ -37,10 +38,19 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0,
     except KeyError:
         raise ValueError(f"hessian mode must be one of {sorted(HESSIAN_MODES)}, "
                          f"not {mode!r}") from None
-    return outer(inner(f, argnums), argnums, chunk_size=chunk_size)
+    h = outer(inner(checked(f, "hessian"), argnums), argnums, chunk_size=chunk_size)
+
+    def hess(*args: Any) -> Any:
+        for i in select_args(argnums, len(args))[0]:
+            for leaf in flatten(args[i])[0]:
+                check_input(leaf, "hessian")      # named here, not by the inner jacrev
+        return h(*args)
+    return hess
 
 
 def hvp(f: Callable, x: Any, v: Any) -> Any:
     """The Hessian-vector product H(x) v of a scalar ``f``, by forward-over-reverse,
     without forming H.  ``x`` and ``v`` have the same shape; so does the result."""
-    return jvp(grad(f), (x,), (v,))[1]
+    check_input(x, "hvp")
+    check_input(v, "hvp")
+    return jvp(grad(checked(f, "hvp")), (x,), (v,))[1]

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._api import sparse as sp
 
-from ._api import to_array
+from ._api import checked, to_array
 from .forward import jacfwd, jvp_batch
 from .registry import Tracer
 from .reverse import jacrev, vjp_batch
@@ -115,10 +115,10 @@ def _compressed(f: Callable, x: np.ndarray, pattern: sp.csr_array, coloring: Any
     c = coloring.ncolors
     if coloring.kind == "column":
         _, t = jvp_batch(f, x, seed.T.reshape((c,) + x.shape))
-        B = np.reshape(t, (c, -1)).T                       # (m, c) = J @ seed
+        B = np.reshape(t, (c, pattern.shape[0])).T         # (m, c) = J @ seed
     else:
         _, pull = vjp_batch(f, x)
-        B = np.reshape(pull(seed.reshape((c,) + out_shape)), (c, -1))   # (c, n)
+        B = np.reshape(pull(seed.reshape((c,) + out_shape)), (c, x.size))   # (c, n)
     return decompress(pattern, coloring, B)
 
 
@@ -150,7 +150,8 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
     if structure not in ("full", "diagonal", "sparse", "auto"):
         raise ValueError("structure must be 'full', 'diagonal', 'sparse' or 'auto', "
                          f"not {structure!r}")
-    x = to_array(x)
+    x = to_array(x, fn="jacobian")
+    f = checked(f, "jacobian")
     if isinstance(x, Tracer) and structure != "full":
         raise TypeError(
             f"dt.jacobian(structure={structure!r}) returns a scipy.sparse or plain array, "

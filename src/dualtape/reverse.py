@@ -13,8 +13,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._api import (all_finite, assemble, basis, check_float, flatten, select_args, shape_of,
-                   to_array, unflatten, zeros_tangent)
+from ._api import (all_finite, as_tangent, assemble, basis, check_float, check_output,
+                   flatten, leaves_like, select_args, shape_of, to_array, unflatten,
+                   zeros_tangent)
 from .numpy import TracedArray
 from .primitives import OPS
 from . import registry
@@ -214,29 +215,28 @@ def _vjp_from_jvp(prim, g, ans, primals, params, needed):
     return tuple(out)
 
 
-def _trace_call(f: Callable, args: tuple, argnums: tuple) -> tuple:
-    """Run ``f`` with the chosen arguments as tape inputs."""
+def _trace_call(f: Callable, args: tuple, argnums: tuple, fn: str) -> tuple:
+    """Run ``f`` with the chosen arguments as tape inputs.  An argument named twice in
+    ``argnums`` is one input: each copy gets its full cotangent."""
     tape = Tape()
     new = list(args)
-    in_slots, in_leaves, in_trees = [], [], []
-    for i in argnums:
+    inputs: dict[int, tuple] = {}
+    for i in dict.fromkeys(argnums):
         leaves, tree = flatten(args[i])
         # copies: vjp_fn may sweep long after, and the caller may write into x by then
-        leaves = [_own(check_float(to_array(x), "reverse-mode differentiation"))
-                  for x in leaves]
+        leaves = [_own(check_float(to_array(x, fn=fn), fn)) for x in leaves]
         vs = [tape.new_input(x) for x in leaves]
         new[i] = unflatten(tree, vs)
-        in_slots.append([v.slot for v in vs])
-        in_leaves.append(leaves)
-        in_trees.append(tree)
+        inputs[i] = ([v.slot for v in vs], leaves, tree)
     try:
         out = f(*new)
     finally:
         tape.finish()
+    in_slots, in_leaves, in_trees = ([inputs[i][k] for i in argnums] for k in range(3))
     return tape, out, in_slots, in_leaves, in_trees
 
 
-def _out_parts(tape: Tape, out: Any) -> tuple[list, list, Any]:
+def _out_parts(tape: Tape, out: Any, fn: str) -> tuple[list, list, Any]:
     leaves, tree = flatten(out)
     values, slots = [], []
     for leaf in leaves:
@@ -244,6 +244,7 @@ def _out_parts(tape: Tape, out: Any) -> tuple[list, list, Any]:
             values.append(leaf.primal)
             slots.append(leaf.slot)
         else:
+            check_output(leaf, fn)
             values.append(leaf)
             slots.append(-1)
     return values, slots, tree
@@ -253,10 +254,14 @@ def _cotangents(tape, seeds, in_slots, in_leaves, in_trees, batch=()):
     flat = [s for group in in_slots for s in group]
     got = tape.backward(seeds, flat) if seeds else [None] * len(flat)
     res, k = [], 0
+    seen: set = set()
     for leaves, tree in zip(in_leaves, in_trees):
         vals = []
         for x in leaves:
             g = got[k]
+            if flat[k] in seen and isinstance(g, np.ndarray):
+                g = g.copy()              # a repeated argnum: its own array, not an alias
+            seen.add(flat[k])
             k += 1
             vals.append(zeros_tangent(x, batch) if g is None else g)
         res.append(unflatten(tree, vals))
@@ -266,21 +271,20 @@ def _cotangents(tape, seeds, in_slots, in_leaves, in_trees, batch=()):
 def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
     """Evaluate ``f(*primals)`` and return ``(out, vjp_fn)``.
 
-    ``vjp_fn(ct)`` takes a cotangent shaped like ``out`` and returns a tuple with one
-    cotangent per primal, each shaped like that primal.  It may be called many times;
-    the tape lives as long as ``vjp_fn``.
+    ``vjp_fn(ct)`` takes a cotangent shaped like ``out``, with its structure and dtype
+    (Python numbers and lists are converted; an array of another dtype is a TypeError),
+    and returns a tuple with one cotangent per primal, each shaped like that primal.  It
+    may be called many times; the tape lives as long as ``vjp_fn``.
     """
     tape, out, in_slots, in_leaves, in_trees = _trace_call(f, primals,
-                                                           tuple(range(len(primals))))
-    values, slots, tree = _out_parts(tape, out)
+                                                           tuple(range(len(primals))), "vjp")
+    values, slots, tree = _out_parts(tape, out, "vjp")
 
     def vjp_fn(ct: Any) -> tuple:
-        cl, ctree = flatten(ct)
-        if ctree != tree:
-            raise ValueError("vjp_fn: the cotangent must have the structure of the output")
+        cl = leaves_like(tree, ct, "vjp_fn", "cotangent")
         seeds: dict[int, Any] = {}
         for s, c, v in zip(slots, cl, values):
-            c = registry.seed(to_array(c, dtype=getattr(v, "dtype", None)))
+            c = registry.seed(as_tangent(c, v, "vjp_fn", "cotangent"))
             if shape_of(c) != shape_of(v):
                 raise ValueError(f"vjp_fn: cotangent shape {shape_of(c)} != output shape "
                                  f"{shape_of(v)}")
@@ -302,13 +306,17 @@ def _scalar_seed(value: Any, fn: str) -> Any:
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """``(f(*args), gradient)``; see :func:`grad`."""
+    return _value_and_grad(f, argnums, "value_and_grad")
+
+
+def _value_and_grad(f: Callable, argnums: int | Sequence[int], fn: str) -> Callable:
     def vg(*args: Any) -> tuple[Any, Any]:
         nums, single = select_args(argnums, len(args))
-        tape, out, in_slots, in_leaves, in_trees = _trace_call(f, args, nums)
-        values, slots, tree = _out_parts(tape, out)
+        tape, out, in_slots, in_leaves, in_trees = _trace_call(f, args, nums, fn)
+        values, slots, tree = _out_parts(tape, out, fn)
         if len(values) != 1:
-            raise TypeError("grad needs a function returning one array, not a container")
-        seeds = {slots[0]: _scalar_seed(values[0], "grad")} if slots[0] >= 0 else {}
+            raise TypeError(f"{fn} needs a function returning one array, not a container")
+        seeds = {slots[0]: _scalar_seed(values[0], fn)} if slots[0] >= 0 else {}
         grads = _cotangents(tape, seeds, in_slots, in_leaves, in_trees)
         tape.records = []                      # release the tape after the sweep
         return values[0], grads[0] if single else tuple(grads)
@@ -320,9 +328,10 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
     Returns ``g(*args)``: an array shaped like ``args[argnums]`` (or a tuple of them for
     a tuple ``argnums``; lists/dicts of arrays give the same structure back).  ``f`` must
-    return exactly one element (shape ``()``, ``(1,)``, ``(1, 1)``...).
+    return exactly one element (shape ``()``, ``(1,)``, ``(1, 1)``...).  An argument
+    named twice in ``argnums`` gets its full gradient in each place.
     """
-    vg = value_and_grad(f, argnums)
+    vg = _value_and_grad(f, argnums, "grad")
 
     def g(*args: Any) -> Any:
         return vg(*args)[1]
@@ -341,9 +350,9 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
         nums, single = select_args(argnums, len(args))
         fixed = list(args)
         for i in nums:
-            fixed[i] = check_float(to_array(args[i]), "jacrev")
-        tape, out, in_slots, in_leaves, in_trees = _trace_call(f, tuple(fixed), nums)
-        values, slots, tree = _out_parts(tape, out)
+            fixed[i] = check_float(to_array(args[i], fn="jacrev"), "jacrev")
+        tape, out, in_slots, in_leaves, in_trees = _trace_call(f, tuple(fixed), nums, "jacrev")
+        values, slots, tree = _out_parts(tape, out, "jacrev")
         per_arg: list[list] = [[] for _ in nums]
         for v, s in zip(values, slots):
             shp = shape_of(v)
@@ -370,9 +379,9 @@ def vjp_batch(f: Callable, x: Any) -> tuple[Any, Callable]:
     """Record ``f`` at ``x`` once; return ``(out, pull)`` where ``pull(cts)`` sweeps a
     batch of k cotangents, shape ``(k,) + out.shape``, in one pass and returns the
     ``(k,) + x.shape`` results.  ``f`` takes one array and returns one array."""
-    x = check_float(to_array(x), "vjp_batch")
-    tape, out, in_slots, in_leaves, in_trees = _trace_call(f, (x,), (0,))
-    values, slots, _ = _out_parts(tape, out)
+    x = check_float(to_array(x, fn="vjp_batch"), "vjp_batch")
+    tape, out, in_slots, in_leaves, in_trees = _trace_call(f, (x,), (0,), "vjp_batch")
+    values, slots, _ = _out_parts(tape, out, "vjp_batch")
     if len(values) != 1:
         raise TypeError("vjp_batch needs a function returning one array")
 

@@ -22,11 +22,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._api import check_output, flatten, to_array
 from ._api import sparse as sp
 
 from .numpy import TracedArray
 from .primitives import _structure
-from .registry import Trace, Tracer
+from .registry import Trace
 
 __all__ = ["sparsity"]
 
@@ -107,7 +108,7 @@ def sparsity(f: Callable, x: Any, kind: str = "global") -> sp.csr_array:
     """
     if kind not in ("global", "local"):
         raise ValueError(f"kind must be 'global' or 'local', not {kind!r}")
-    x = np.asarray(x) if not isinstance(x, Tracer) else x
+    x = to_array(x, fn="sparsity")
     n = _structure.size(x)
     trace = SparsityTrace(n, kind == "local")
     eye = sp.csr_array((np.ones(n, dtype=bool), np.arange(n), np.arange(n + 1)), shape=(n, n))
@@ -117,4 +118,9 @@ def sparsity(f: Callable, x: Any, kind: str = "global") -> sp.csr_array:
         trace.finish()
     if isinstance(out, IndexSets) and out._level == trace.level:
         return out.pattern.tocsr()
+    leaves = flatten(out)[0]
+    for leaf in leaves:
+        check_output(leaf, "sparsity")
+    if len(leaves) != 1 or isinstance(out, (tuple, list, dict)):
+        raise TypeError("sparsity: the function must return one array, not a container")
     return sp.csr_array((_structure.size(out), n), dtype=bool)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._api import flatten, unflatten
+from ._api import check_input, flatten, unflatten
 from .forward import jvp
 from .reverse import vjp
 
@@ -68,6 +68,8 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     the JVP by the inner-product identity).  ``order`` > 1 checks the derivative maps
     too.  ``f`` may return an array or a tuple/list of arrays.
     """
+    for a in args:
+        check_input(a, "check_grads")
     args = tuple(np.asarray(a) for a in args)
     for a in args:
         if not np.issubdtype(a.dtype, np.inexact):

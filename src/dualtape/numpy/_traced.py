@@ -114,6 +114,21 @@ class TracedArray(Tracer):
 
     __float__ = __int__ = __complex__ = __array__ = _no_conversion
 
+    # Traced values are immutable, so a copy may be the value itself.  Copying the
+    # object would copy its context too (a second tape), and the copy's derivative
+    # would then be lost or misattributed.
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError(
+            f"a traced value ({self._trace.mode} mode) cannot be pickled: it only has a "
+            f"meaning inside the derivative being computed. Pickle its value instead, "
+            f"`x.primal` (or `x.value`, the plain array under nested derivatives).")
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         home = "scipy.special" if type(ufunc).__module__.startswith("scipy") or \
             not hasattr(np, ufunc.__name__) else "numpy"
