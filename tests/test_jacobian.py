@@ -356,3 +356,24 @@ def test_nested_full_jacobian_keeps_the_outer_derivative():
     for mode in ("auto", "fwd", "rev"):
         gr = dt.grad(lambda v: dnp.sum(dt.jacobian(lambda u: u ** 3, v, mode=mode)))(x)
         np.testing.assert_allclose(gr, 6 * x, rtol=1e-14)
+
+
+@pytest.mark.parametrize("structure", ["full", "sparse", "auto"])
+@pytest.mark.parametrize("mode", ["auto", "fwd", "rev"])
+@pytest.mark.parametrize("f, x, m", [
+    (np.tanh, np.zeros((3, 0)), 0),
+    (lambda v: v[:0] * 2.0, np.ones(4), 0),
+    (lambda v: np.sum(v) + np.ones(3), np.zeros(0), 3)], ids=["(3,0)", "to-empty", "from-empty"])
+def test_empty_inputs_and_outputs(f, x, m, structure, mode):
+    J = dt.jacobian(f, x, mode=mode, structure=structure)
+    if sp.issparse(J):
+        assert J.shape == (m, x.size) and J.nnz == 0
+    else:
+        assert J.shape == np.shape(f(x)) + x.shape and J.size == 0
+
+
+def test_empty_diagonal():
+    for mode in ("auto", "fwd", "rev"):
+        d, info = dt.jacobian(np.tanh, np.zeros(0), mode=mode, structure="diagonal",
+                              return_info=True)
+        assert d.shape == (0,) and info.passes == 0

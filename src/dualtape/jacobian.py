@@ -354,7 +354,8 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
 
     if p.structure == "full":
         return assemble(run.out, blocks, p.in_shape, columns=(p.mode == "fwd")), run
-    B = np.concatenate([np.reshape(b, (b.shape[0], -1)) for b in blocks], axis=0)
+    width = _size(run.out) if p.mode == "fwd" else p.n        # B: one row per colour
+    B = np.concatenate([np.reshape(b, (b.shape[0], width)) for b in blocks], axis=0)
     if p.structure == "diagonal":
         dvec = np.reshape(B, (p.n,))
         if p.sparse_format == "dia":
