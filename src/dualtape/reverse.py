@@ -50,7 +50,7 @@ class Tape(Trace):
             _own_constants(primals, parents, keep)
         if params:
             params = {k: _own(v) for k, v in params.items()}
-        if keep is not None and self.stubs and type(ans) is np.ndarray and ans.size > _STUB_MIN:
+        if keep is not None and type(ans) is np.ndarray and ans.size > _STUB_MIN and self.stubs:
             # keep alive only what the VJP reads; the rest become shape-and-dtype stubs
             # (for large arrays only: small ones cost less to keep than to stub)
             recs.append((prim, [p if i in keep else _stub(p) for i, p in enumerate(primals)],
