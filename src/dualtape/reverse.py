@@ -33,7 +33,7 @@ class Tape(Trace):
 
     __slots__ = ("records",)
     mode = "reverse"
-    stubs = True          # large values the VJP does not read are kept as Shaped stubs
+    stubs = True      # keep only what VJP rules read (others: stubs if large, uncopied)
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,12 +45,13 @@ class Tape(Trace):
             return ans
         recs = self.records
         slot = len(recs)
-        keep = prim.residuals
+        # what the rules will read (None: everything; a forward-read tape keeps it all)
+        keep = prim.residuals if self.stubs else None
         if None in parents:
             _own_constants(primals, parents, keep)
         if params:
             params = {k: _own(v) for k, v in params.items()}
-        if keep is not None and type(ans) is np.ndarray and ans.size > _STUB_MIN and self.stubs:
+        if keep is not None and type(ans) is np.ndarray and ans.size > _STUB_MIN:
             # keep alive only what the VJP reads; the rest become shape-and-dtype stubs
             # (for large arrays only: small ones cost less to keep than to stub)
             recs.append((prim, [p if i in keep else _stub(p) for i, p in enumerate(primals)],
