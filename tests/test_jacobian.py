@@ -377,3 +377,10 @@ def test_empty_diagonal():
         d, info = dt.jacobian(np.tanh, np.zeros(0), mode=mode, structure="diagonal",
                               return_info=True)
         assert d.shape == (0,) and info.passes == 0
+
+
+@pytest.mark.parametrize("mode", ["auto", "fwd", "rev"])
+def test_a_given_pattern_with_the_wrong_number_of_rows_is_refused(mode):
+    P = np.eye(8, 7, dtype=bool)
+    with pytest.raises(ValueError, match="has 8 output rows, but f returns 7 elements"):
+        dt.jacobian(np.tanh, XT, mode=mode, structure="sparse", sparsity=P)

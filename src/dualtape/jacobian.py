@@ -336,6 +336,8 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
         sweep = rec.pull
         dims = tuple(np.shape(rec.out))
 
+    if run.out is not None:
+        _check_out(p, run.out)
     d = p.directions
     if p.coloring is not None:
         S = _seeds(p.coloring, p.dtype)               # (d,) + the seeded side's size
@@ -351,6 +353,7 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
         blocks.append(sweep(seeds))
         run.passes += stop - start
         run.sweeps += 1
+    _check_out(p, run.out)
 
     if p.structure == "full":
         return assemble(run.out, blocks, p.in_shape, columns=(p.mode == "fwd")), run
@@ -364,6 +367,12 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
     from .coloring import decompress
     J = decompress(p.pattern, p.coloring, B.T if p.mode == "fwd" else B)
     return (J if p.sparse_format == "csr" else J.asformat(p.sparse_format)), run
+
+
+def _check_out(p: JacobianPlan, out: Any) -> None:
+    if p.m is not None and _size(out) != p.m:
+        raise ValueError(f"dt.jacobian: the plan (its sparsity pattern) has {p.m} output "
+                         f"rows, but f returns {_size(out)} elements at this input")
 
 
 def _seeds(coloring: Any, dtype: Any) -> np.ndarray:
