@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import dualtape as dt
 import dualtape.numpy as dnp
 from dualtape.jacobian import plan
+from dualtape.reverse import Tape
 
 
 def tridiagonal(x):
@@ -145,3 +146,241 @@ def test_decompressed_equals_dense_exactly(fab, mode):
     dense = (dt.jacfwd if info.mode == "fwd" else dt.jacrev)(f)(x)
     np.testing.assert_array_equal(J.toarray(), dense)
     np.testing.assert_allclose(J.toarray(), dt.jacrev(f)(x), rtol=1e-14, atol=1e-15)
+
+
+# ---- plan, execute, report: the info says what ran, f runs as rarely as it can ---------
+
+def elementwise(x):
+    return np.sin(x) * x
+
+
+def elementwise_jacobian(x):
+    return np.diag(np.cos(x) * x + np.sin(x))
+
+
+class Passes:
+    """The interpreter passes that really ran, counted where they run: reverse sweeps
+    (``Tape.backward``), forward passes over a recording (``Recording.push``) and
+    forward passes through f (``forward._run``), each with the directions it carried and
+    whether a counter priced it (its seed is a traced value)."""
+
+    def __init__(self, monkeypatch):
+        import dualtape.forward as fw
+        from dualtape.registry import Tracer
+        from dualtape.reverse import Recording
+        self.runs = []
+
+        def spy(kind, fn, seed_of):
+            def wrapped(*args):
+                seed = seed_of(*args)
+                self.runs.append((kind, seed.shape[0], isinstance(seed, Tracer)))
+                return fn(*args)
+            return wrapped
+        monkeypatch.setattr(Tape, "backward", spy(
+            "rev", Tape.backward, lambda tape, seeds, wanted: next(iter(seeds.values()))))
+        monkeypatch.setattr(Recording, "push", spy(
+            "fwd", Recording.push, lambda rec, t: t))
+        monkeypatch.setattr(fw, "_run", spy(
+            "fwd", fw._run, lambda f, args, nums, tangents, trace, fn: tangents[0][0]))
+
+    def executed(self):
+        return [(kind, k) for kind, k, priced in self.runs if not priced]
+
+    def priced(self):
+        return sorted((kind, k) for kind, k, priced in self.runs if priced)
+
+
+def counted(f):
+    calls = [0]
+
+    def g(x):
+        calls[0] += 1
+        return f(x)
+    return g, calls
+
+
+XT = np.linspace(0.3, 1.7, 7)
+P_TRI = tridiagonal_jacobian(np.ones(7)) != 0
+P_DIAG = np.eye(7, dtype=bool)
+
+# (f, closed form, structure, mode, chunk_size, sparsity, f evaluations, directions,
+#  sweeps); directions and sweeps are None where they depend on the mode auto chooses.
+# Evaluations: the recording (or forward passes, one per chunk for mode="fwd" dense),
+# plus one for detection unless the pattern is given.
+CASES = [
+    (tridiagonal, tridiagonal_jacobian, "full", "auto", None, "global", 1, 7, 1),
+    (tridiagonal, tridiagonal_jacobian, "full", "fwd", None, "global", 1, 7, 1),
+    (tridiagonal, tridiagonal_jacobian, "full", "rev", None, "global", 1, 7, 1),
+    (tridiagonal, tridiagonal_jacobian, "full", "auto", 3, "global", 1, 7, 3),
+    (tridiagonal, tridiagonal_jacobian, "full", "fwd", 3, "global", 3, 7, 3),
+    (tridiagonal, tridiagonal_jacobian, "full", "rev", 3, "global", 1, 7, 3),
+    (tridiagonal, tridiagonal_jacobian, "sparse", "auto", None, "global", 2, 3, 1),
+    (tridiagonal, tridiagonal_jacobian, "sparse", "fwd", None, "global", 2, 3, 1),
+    (tridiagonal, tridiagonal_jacobian, "sparse", "rev", None, "global", 2, 3, 1),
+    (tridiagonal, tridiagonal_jacobian, "sparse", "auto", 2, "global", 2, 3, 2),
+    (tridiagonal, tridiagonal_jacobian, "sparse", "fwd", None, P_TRI, 1, 3, 1),
+    (tridiagonal, tridiagonal_jacobian, "sparse", "rev", 1, P_TRI, 1, 3, 3),
+    (tridiagonal, tridiagonal_jacobian, "sparse", "auto", None, P_TRI, 1, 3, 1),
+    (tridiagonal, tridiagonal_jacobian, "sparse", "auto", None, "local", 2, 3, 1),
+    # density 19/49 >= AUTO_DENSITY: "auto" computes it dense
+    (tridiagonal, tridiagonal_jacobian, "auto", "auto", None, "global", 2, 7, 1),
+    (tridiagonal, tridiagonal_jacobian, "auto", "fwd", None, "global", 2, 7, 1),
+    (tridiagonal, tridiagonal_jacobian, "auto", "rev", 4, "global", 2, 7, 2),
+    (elementwise, elementwise_jacobian, "diagonal", "auto", None, "global", 2, 1, 1),
+    (elementwise, elementwise_jacobian, "diagonal", "fwd", None, "global", 2, 1, 1),
+    (elementwise, elementwise_jacobian, "diagonal", "rev", None, "global", 2, 1, 1),
+    (elementwise, elementwise_jacobian, "diagonal", "auto", None, P_DIAG, 1, 1, 1),
+    (elementwise, elementwise_jacobian, "sparse", "auto", None, "global", 2, 1, 1),
+    (elementwise, elementwise_jacobian, "full", "auto", None, "global", 1, 7, 1),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(
+    str(v) if not isinstance(v, np.ndarray) else "given" for v in c[2:6]))
+def test_info_is_what_ran_and_f_runs_as_rarely_as_the_plan_allows(case, monkeypatch):
+    f, closed, structure, mode, chunk, sparsity, evaluations, directions, sweeps = case
+    g, calls = counted(f)
+    spy = Passes(monkeypatch)
+    J, info = dt.jacobian(g, XT, mode=mode, structure=structure, chunk_size=chunk,
+                          sparsity=sparsity, return_info=True)
+    dense = J.toarray() if sp.issparse(J) else (np.diag(J) if J.ndim == 1 else J)
+    np.testing.assert_allclose(dense, closed(XT), rtol=1e-14, atol=1e-15)
+    assert calls[0] == evaluations == info.evaluations
+    ran = spy.executed()
+    # every pass that built J ran in the reported mode, and the info counts them
+    assert {kind for kind, _ in ran} == {info.mode}
+    if mode != "auto":
+        assert info.mode == mode
+    assert info.sweeps == len(ran) == sweeps
+    assert info.passes == sum(k for _, k in ran) == directions
+    if chunk is not None:
+        assert max(k for _, k in ran) <= chunk
+    # pricing: one counted direction each way, only when the mode is to be chosen
+    want = [("fwd", 1), ("rev", 1)] if mode == "auto" and structure != "diagonal" else []
+    assert spy.priced() == want and info.pricing_sweeps == len(want)
+    expected_structure = "full" if structure == "auto" else structure
+    assert info.structure == expected_structure
+    if info.structure in ("sparse", "diagonal"):
+        assert info.colors == directions
+    assert (info.n, info.m) == (7, 7)
+
+
+def test_default_call_evaluates_f_once_like_jacfwd():
+    A = np.random.default_rng(1).standard_normal((5, 4))
+
+    def f(x):
+        return np.tanh(A @ (x * np.sin(x)))
+    x = np.linspace(-1, 1, 4)
+    g, calls = counted(f)
+    J = dt.jacobian(g, x)
+    assert calls[0] == 1
+    g2, calls2 = counted(f)
+    Jf = dt.jacfwd(g2)(x)
+    assert calls2[0] == 1
+    s = x * np.sin(x)
+    closed = (1 - np.tanh(A @ s) ** 2)[:, None] * A * (np.sin(x) + x * np.cos(x))
+    np.testing.assert_allclose(J, closed, rtol=1e-14)
+    np.testing.assert_allclose(Jf, closed, rtol=1e-14)
+
+
+def test_large_values_stay_on_the_recording_for_forward_passes():
+    # 5000 elements: a reverse-only tape would keep only VJP residuals of them
+    x = np.linspace(0.3, 1.7, 5000)
+    g, calls = counted(tridiagonal)
+    J, info = dt.jacobian(g, x, structure="sparse", return_info=True)
+    assert calls[0] == 2 and info.colors == 3 and info.nnz == 3 * 5000 - 2
+    np.testing.assert_array_equal(J.diagonal(0), np.r_[0.0, x[:-1]])
+    np.testing.assert_array_equal(J.diagonal(-1), x[1:])
+    np.testing.assert_array_equal(J.diagonal(1), -2 * x[1:])
+
+
+def test_cost_ratio_is_the_counted_vjp_over_jvp():
+    from dualtape.jacobian import reverse_cost
+    A = np.random.default_rng(2).standard_normal((6, 4))
+    for f in (lambda x: np.tanh(A @ (x * np.sin(x))), tridiagonal, arrowhead):
+        x = np.linspace(0.4, 1.3, 4)
+        # counted independently, through the public jvp / vjp, as two evaluations
+        fwd = dt.count(lambda v: dt.jvp(f, (v,), (np.ones_like(v),))[1], x)
+        m = np.size(f(x))
+        rev = dt.count(lambda v: dt.vjp(f, v)[1](np.ones(m).reshape(np.shape(f(x))))[0], x)
+        g, calls = counted(f)
+        assert reverse_cost(g, x) == rev.derivative_flops / fwd.derivative_flops
+        assert calls[0] == 1
+        _, info = dt.jacobian(f, x, return_info=True)
+        assert info.cost_ratio == rev.derivative_flops / fwd.derivative_flops
+
+
+def test_a_primitive_without_jvp_makes_auto_choose_reverse():
+    square = dt.defprimitive("jacobian_test_square_vjp_only", lambda x: x * x)
+    dt.defvjp(square, lambda g, ans, x: 2 * g * x)
+    x = np.array([1.0, 2.0, 3.0])
+    J, info = dt.jacobian(lambda v: square(v) + 1.0, x, return_info=True)
+    np.testing.assert_array_equal(J, np.diag(2 * x))
+    assert info.mode == "rev" and "forward mode is impossible" in info.reason
+    assert "jacobian_test_square_vjp_only" in info.reason
+    with pytest.raises(NotImplementedError, match="no JVP rule"):
+        dt.jacobian(lambda v: square(v), x, mode="fwd")
+
+
+@pytest.mark.parametrize("structure", ["full", "diagonal", "sparse", "auto"])
+@pytest.mark.parametrize("x", [np.arange(3), np.array([True, False]), [1, 2, 3]],
+                         ids=["int", "bool", "list-of-ints"])
+def test_integer_inputs_are_refused_as_jacfwd_refuses_them(structure, x):
+    with pytest.raises(TypeError, match="jacfwd: cannot differentiate .* dtype"):
+        dt.jacfwd(np.sin)(x)
+    with pytest.raises(TypeError, match="jacobian: cannot differentiate .* dtype"):
+        dt.jacobian(np.sin, x, structure=structure)
+    # the float version of the same input works
+    d = dt.jacobian(np.sin, np.asarray(x, dtype=float), structure="diagonal")
+    np.testing.assert_allclose(d, np.cos(np.asarray(x, dtype=float)), rtol=1e-15)
+
+
+def test_a_plan_runs_again_at_another_input():
+    from dualtape.jacobian import execute, plan_jacobian
+    g, calls = counted(tridiagonal)
+    p, rec, priced = plan_jacobian(g, XT, structure="sparse")
+    assert calls[0] == 2 and priced == 2 and p.structure == "sparse" and p.directions == 3
+    x2 = XT[::-1] * 2
+    J, run = execute(p, g, x2)            # no recording at x2: one new evaluation
+    assert calls[0] == 3 and run.sweeps == 1 and run.passes == 3
+    np.testing.assert_array_equal(J.toarray(), tridiagonal_jacobian(x2))
+    with pytest.raises(ValueError, match="made for inputs of shape"):
+        execute(p, g, np.ones(8))
+    with pytest.raises(ValueError, match="made for inputs of shape"):
+        execute(p, g, np.ones(7, dtype=np.float32))
+
+
+def test_nested_full_jacobian_keeps_the_outer_derivative():
+    # d/dx sum(J(x)) for f(x) = x^3 elementwise: J = diag(3x^2), so the gradient is 6x
+    x = np.array([0.5, 1.0, 2.0])
+    for mode in ("auto", "fwd", "rev"):
+        gr = dt.grad(lambda v: dnp.sum(dt.jacobian(lambda u: u ** 3, v, mode=mode)))(x)
+        np.testing.assert_allclose(gr, 6 * x, rtol=1e-14)
+
+
+@pytest.mark.parametrize("structure", ["full", "sparse", "auto"])
+@pytest.mark.parametrize("mode", ["auto", "fwd", "rev"])
+@pytest.mark.parametrize("f, x, m", [
+    (np.tanh, np.zeros((3, 0)), 0),
+    (lambda v: v[:0] * 2.0, np.ones(4), 0),
+    (lambda v: np.sum(v) + np.ones(3), np.zeros(0), 3)], ids=["(3,0)", "to-empty", "from-empty"])
+def test_empty_inputs_and_outputs(f, x, m, structure, mode):
+    J = dt.jacobian(f, x, mode=mode, structure=structure)
+    if sp.issparse(J):
+        assert J.shape == (m, x.size) and J.nnz == 0
+    else:
+        assert J.shape == np.shape(f(x)) + x.shape and J.size == 0
+
+
+def test_empty_diagonal():
+    for mode in ("auto", "fwd", "rev"):
+        d, info = dt.jacobian(np.tanh, np.zeros(0), mode=mode, structure="diagonal",
+                              return_info=True)
+        assert d.shape == (0,) and info.passes == 0
+
+
+@pytest.mark.parametrize("mode", ["auto", "fwd", "rev"])
+def test_a_given_pattern_with_the_wrong_number_of_rows_is_refused(mode):
+    P = np.eye(8, 7, dtype=bool)
+    with pytest.raises(ValueError, match="has 8 output rows, but f returns 7 elements"):
+        dt.jacobian(np.tanh, XT, mode=mode, structure="sparse", sparsity=P)

@@ -34,6 +34,7 @@ class Tape(Trace):
 
     __slots__ = ("records",)
     mode = "reverse"
+    stubs = True      # keep only what VJP rules read (others: stubs if large, uncopied)
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,7 +46,8 @@ class Tape(Trace):
             return ans
         recs = self.records
         slot = len(recs)
-        keep = prim.residuals
+        # what the rules will read (None: everything; a forward-read tape keeps it all)
+        keep = prim.residuals if self.stubs else None
         if None in parents and not _CONTAINERS.isdisjoint(map(type, primals)):
             for i, a in enumerate(primals):
                 if type(a) in _CONTAINERS and parents[i] is None and (keep is None or i in keep):
@@ -215,10 +217,11 @@ def _vjp_from_jvp(prim, g, ans, primals, params, needed):
     return tuple(out)
 
 
-def _trace_call(f: Callable, args: tuple, argnums: tuple, fn: str) -> tuple:
-    """Run ``f`` with the chosen arguments as tape inputs.  An argument named twice in
-    ``argnums`` is one input: each copy gets its full cotangent."""
-    tape = Tape()
+def _trace_call(f: Callable, args: tuple, argnums: tuple, fn: str,
+                tape: Tape | None = None) -> tuple:
+    """Run ``f`` with the chosen arguments as inputs of ``tape`` (None: a new Tape).  An
+    argument named twice in ``argnums`` is one input: each copy gets its full cotangent."""
+    tape = Tape() if tape is None else tape
     new = list(args)
     inputs: dict[int, tuple] = {}
     for i in dict.fromkeys(argnums):
@@ -391,3 +394,151 @@ def vjp_batch(f: Callable, x: Any) -> tuple[Any, Callable]:
         return _cotangents(tape, seeds, in_slots, in_leaves, in_trees,
                            batch=shape_of(cts)[:1])[0]
     return values[0], pull
+
+
+# ---- one recording, read backwards and forwards ---------------------------------------
+
+class _FullTape(Tape):
+    """A tape that keeps every value: JVP rules read arguments a VJP may not."""
+
+    __slots__ = ()
+    stubs = False
+
+
+class Recording:
+    """``f`` recorded once at ``x`` on a tape, to be differentiated many times.
+
+    ``pull(cts)`` sweeps k cotangents back, ``(k,) + out.shape -> (k,) + x.shape``;
+    ``push(ts)`` (on a recording made with ``forward=True``) runs k tangents through the
+    same records in recording order by the primitives' JVP rules, ``(k,) + x.shape ->
+    (k,) + out.shape``.  Neither evaluates ``f`` again.  Build one with :func:`record`.
+    """
+
+    __slots__ = ("tape", "x", "out", "out_slot", "forward", "_ins", "_uses")
+
+    def __init__(self, tape: Tape, x: Any, out: Any, out_slot: int, forward: bool,
+                 ins: tuple) -> None:
+        self.tape = tape
+        self.x = x
+        self.out = out
+        self.out_slot = out_slot
+        self.forward = forward
+        self._ins = ins                    # (in_slots, in_leaves, in_trees) of _trace_call
+        self._uses: list | None = None
+
+    def pull(self, cts: Any) -> Any:
+        """Sweep ``cts`` (shape ``(k,) + out.shape``) back; ``(k,) + x.shape``."""
+        cts = registry.seed(to_array(cts, dtype=zeros_tangent(self.out).dtype))
+        seeds = {self.out_slot: cts} if self.out_slot >= 0 else {}
+        return _cotangents(self.tape, seeds, *self._ins, batch=shape_of(cts)[:1])[0]
+
+    def push(self, tangents: Any) -> Any:
+        """Run ``tangents`` (shape ``(k,) + x.shape``) forward; ``(k,) + out.shape``."""
+        if not self.forward:
+            raise ValueError("push needs a recording made with forward=True: this tape "
+                             "kept only what the VJP rules read")
+        tangents = registry.seed(to_array(tangents, dtype=self.x.dtype))
+        k = shape_of(tangents)[0]
+        end = self.out_slot
+        if end < 0:
+            return zeros_tangent(self.out, (k,))
+        recs = self.tape.records
+        uses = self._last_uses()
+        tan: list = [None] * (end + 1)
+        tan[self._ins[0][0][0]] = tangents
+        with deriving():
+            for i in range(end + 1):
+                rec = recs[i]
+                if rec is None:
+                    continue
+                prim = rec[0]
+                if prim is None:                   # output j of a multiple-result primitive
+                    t = tan[rec[1]]
+                    tan[i] = None if t is None else t[rec[2]]
+                else:
+                    _, primals, params, ans, parents = rec
+                    ts = [None if p is None else tan[p] for p in parents]
+                    if any(t is not None for t in ts):
+                        tan[i] = _jvp_rule(prim)(ts, ans, primals, params)
+                for p in uses[i]:                  # free tangents nothing later reads
+                    tan[p] = None
+        t = tan[end]
+        return zeros_tangent(self.out, (k,)) if t is None else t
+
+    def _last_uses(self) -> list:
+        """``uses[i]``: the slots whose last reader (up to the output) is record i."""
+        if self._uses is None:
+            end = self.out_slot
+            recs = self.tape.records
+            last: dict[int, int] = {}
+            for i in range(end + 1):
+                rec = recs[i]
+                if rec is not None:
+                    for p in ((rec[1],) if rec[0] is None else rec[4]):
+                        if p is not None:
+                            last[p] = i
+            uses: list = [[] for _ in range(end + 1)]
+            for p, i in last.items():
+                uses[i].append(p)
+            self._uses = uses
+        return self._uses
+
+    def values(self) -> list:
+        """Per record, what its rules read that depends on ``x``: ``(traced arguments,
+        result)`` (None for inputs and multiple-result outputs).  Constants are left
+        out.  With :meth:`replaced` this lets a counter see the derivative work."""
+        out: list = []
+        for rec in self.tape.records:
+            if rec is None or rec[0] is None:
+                out.append(None)
+            else:
+                _, primals, _, ans, parents = rec
+                out.append(([v for v, p in zip(primals, parents) if p is not None], ans))
+        return out
+
+    def replaced(self, values: list) -> "Recording":
+        """A copy whose records hold ``values`` (shaped like :meth:`values`) instead."""
+        tape = type(self.tape)()
+        recs = []
+        for rec, val in zip(self.tape.records, values):
+            if rec is None or rec[0] is None:
+                recs.append(rec)
+                continue
+            prim, primals, params, _, parents = rec
+            traced, ans = val
+            it = iter(traced)
+            recs.append((prim, [v if p is None else next(it) for v, p in zip(primals, parents)],
+                         params, ans, parents))
+        tape.records = recs
+        return Recording(tape, self.x, self.out, self.out_slot, self.forward, self._ins)
+
+
+def _jvp_rule(prim: Any) -> Callable:
+    if prim.jvp is None:
+        raise NotImplementedError(
+            f"primitive {prim.name!r} has no JVP rule, which forward mode needs; add one "
+            f"with dt.defjvp")
+    return prim.jvp
+
+
+def record_tape(f: Callable, x: Any, forward: bool = False,
+                fn: str = "record_tape") -> Recording:
+    """Evaluate ``f`` (one array in, one array out) once at ``x`` on a tape.
+
+    ``forward=True`` keeps every value on the tape (no stubs), so that
+    :meth:`Recording.push` can read it forwards as well as backwards.  ``fn`` names the
+    caller in error messages.
+    """
+    x = check_float(to_array(x, fn=fn), fn)
+    tape = _FullTape() if forward else Tape()
+    tape, out, in_slots, in_leaves, in_trees = _trace_call(f, (x,), (0,), fn, tape)
+    values, slots, _ = _out_parts(tape, out, fn)
+    if len(values) != 1:
+        raise TypeError(f"{fn} needs a function returning one array, not a container of "
+                        f"{len(values)}")
+    v = values[0]
+    if not isinstance(v, (np.ndarray, np.generic, Tracer, int, float, complex)):
+        raise TypeError(f"{fn} needs a function returning an array, but it returned "
+                        f"{type(v).__name__}")
+    return Recording(tape, in_leaves[0][0], v, slots[0], forward,
+                     (in_slots, in_leaves, in_trees))
