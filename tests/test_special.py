@@ -30,8 +30,11 @@ def test_scipy_namespace_second_order_both_modes(name):
 
 
 def test_namespace_exports():
-    assert set(dss.__all__) == {"digamma", "erf", "erfc", "expit", "gammaln", "log_softmax",
-                                "logit", "logsumexp", "polygamma", "psi", "softmax", "xlogy"}
+    assert set(dss.__all__) == {
+        "beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit",
+        "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "iv", "ive",
+        "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
+        "polygamma", "psi", "rel_entr", "softmax", "softplus", "stdtr", "xlog1py", "xlogy"}
     assert dss.logsumexp is dnp.logsumexp and dss.psi is dss.digamma
 
 
