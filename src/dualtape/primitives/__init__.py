@@ -3,7 +3,7 @@
 from . import elementwise, fft, linalg, reductions, shape, special  # noqa: F401  (registers)
 from . import complex, decompositions  # noqa: F401,E402  (registers; linear algebra, complex)
 from . import sorting  # noqa: F401,E402  (registers sort, partition)
-from . import scipy_special  # noqa: F401,E402  (registers more of scipy.special)
+from . import scipy_linalg, scipy_special  # noqa: F401,E402  (more of scipy)
 from ._rules import OPS
 
 __all__ = ["OPS"]
