@@ -274,3 +274,11 @@ def test_signature_errors():
     with pytest.raises(ValueError, match="must be of shape"):
         dt.grad(lambda v: dst.multivariate_normal.logpdf(v, np.zeros(2), np.eye(3)))(
             np.zeros(2))
+
+
+def test_generated_function_list_names_the_scipy_namespaces():
+    from dualtape.report import functions_markdown
+    md = functions_markdown()
+    assert "`dualtape.scipy.stats`: `beta.cdf`" in md and "`norm.logpdf`" in md
+    assert "`poisson.logpmf`" in md and "`multivariate_normal.logpdf`" in md
+    assert "`dualtape.scipy.linalg`: `cho_factor`" in md and "`sqrtm`" in md

@@ -4,8 +4,9 @@
 a JVP, a VJP and a structure rule for sparsity detection, and its cost formula in
 flops);
 ``python -m dualtape.report --functions`` lists the public functions of
-``dualtape.numpy`` (and ``dualtape.numpy.linalg``, ``.fft``, ``dualtape.scipy.special``)
-as markdown, the list the README's section on writing differentiable numpy code shows.
+``dualtape.numpy`` (and ``dualtape.numpy.linalg``, ``.fft``, ``dualtape.scipy.special``,
+``.stats``, ``.linalg``) as markdown, the list the README's section on writing
+differentiable numpy code shows.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import dualtape  # noqa: F401  (registers every primitive)
 from .registry import primitives
 
 NAMESPACES = ("dualtape.numpy", "dualtape.numpy.linalg", "dualtape.numpy.fft",
-              "dualtape.scipy.special")
+              "dualtape.scipy.special", "dualtape.scipy.stats", "dualtape.scipy.linalg")
 
 
 def coverage() -> list[dict[str, Any]]:
@@ -44,12 +45,18 @@ def coverage() -> list[dict[str, Any]]:
 
 def public_functions(namespace: str) -> list[str]:
     """The callables a namespace defines itself (numpy's objects re-exported as they are,
-    such as ``pi`` or ``allclose``, are left out)."""
+    such as ``pi`` or ``allclose``, are left out).  An object of a dualtape class, such
+    as a distribution of ``dualtape.scipy.stats``, lists its methods (``norm.logpdf``)."""
     mod = importlib.import_module(namespace)
     names = getattr(mod, "__all__", None) or dir(mod)
     out = []
     for name in names:
         obj = getattr(mod, name, None)
+        if not name.startswith("_") and not callable(obj) \
+                and type(obj).__module__.startswith("dualtape."):
+            out.extend(f"{name}.{m}" for m in dir(obj)
+                       if not m.startswith("_") and callable(getattr(obj, m)))
+            continue
         if name.startswith("_") or not callable(obj) or isinstance(obj, type):
             continue
         if getattr(obj, "__module__", "") and obj.__module__.split(".")[0] in ("numpy", "scipy"):
