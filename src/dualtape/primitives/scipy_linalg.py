@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import Tracer, bind
+from ..registry import bind, value_of
+from . import _cost
 from ._rules import OPS, define, ndim, shape, unbroadcast
 from .decompositions import _stack_rule, solve
 from .linalg import matmul
@@ -40,14 +41,42 @@ def _mT(x: Any) -> Any:
     return OPS["swapaxes"](x, -1, -2)
 
 
-def _value(x: Any) -> Any:
-    while isinstance(x, Tracer):
-        x = x.primal
-    return x
-
-
 def _dtype(*xs: Any) -> Any:
     return np.result_type(*(getattr(x, "dtype", np.float64) for x in xs), np.float32)
+
+
+# ---- costs (per matrix; n x n unless stated) --------------------------------------------
+_THETA_13 = 5.371920351148152    # the 1-norm up to which degree-13 Pade needs no squaring
+
+
+@_cost.formula("(2 (6 + s) + 8/3) n^3: degree-13 Pade (6 products and one solve) and s "
+               "squarings, s = ceil(log2(|A|_1 / 5.37)) (Al-Mohy & Higham 2009; an upper "
+               "bound: scipy takes lower degrees for small norms)")
+def _expm_cost(ans, args, params):
+    a = np.asarray(args[0])
+    n = a.shape[-1]
+    if a.size == 0:
+        return 0
+    norms = np.max(np.sum(np.abs(a), axis=-2), axis=-1)       # 1-norm of each matrix
+    s = np.maximum(0, np.ceil(np.log2(np.maximum(norms, 1e-300) / _THETA_13)))
+    return int(np.sum((2 * (6 + s) + 8 / 3) * n ** 3))
+
+
+_SQRTM_COST = _cost.per_matrix(lambda m, n: 85 / 3 * n ** 3,
+                               "28 1/3 n^3 (Schur form 25 n^3, triangular root n^3 / 3, "
+                               "back-transformation 3 n^3; Higham 2008, sec. 6.2)")
+
+
+@_cost.formula("25 (m^3 + n^3) + 5 (m^2 n + m n^2) for a (m, m), b (n, n): two Schur "
+               "forms, the transformations of q and of the result, and the triangular "
+               "Sylvester solve (Bartels-Stewart; Golub & Van Loan 7.6.3)")
+def _sylvester_cost(ans, args, params):
+    m, n = np.shape(ans)[-2:]
+    stack = int(np.prod(np.shape(ans)[:-2]))
+    return int(stack * (25 * (m ** 3 + n ** 3) + 5 * (m * m * n + m * n * n)))
+
+
+_LU_COST = _cost.per_matrix(lambda m, n: 2 / 3 * n ** 3, "2/3 n^3 (LU with partial pivoting)")
 
 
 # ---- expm ----------------------------------------------------------------------------
@@ -71,7 +100,7 @@ def expm_frechet(a: Any, e: Any) -> Any:
 expm_p = define("expm", lambda a: _sl().expm(a),
                 jvp=(lambda t, ans, a: expm_frechet(a, t),),
                 vjp=(lambda g, ans, a: expm_frechet(_mT(a), g),),
-                sparsity=_stack_rule((2,), 2), cost="matmul")
+                sparsity=_stack_rule((2,), 2), cost=_expm_cost)
 
 
 def expm(a: Any) -> Any:
@@ -117,7 +146,7 @@ def _sylvester_vjp(g, ans, needed, a, b, q):
 
 solve_sylvester_p = define("solve_sylvester", _sylvester_impl, jvp_all=_sylvester_jvp,
                            vjp_all=_sylvester_vjp, sparsity=_stack_rule((2, 2, 2), 2),
-                           cost="matmul")
+                           cost=_sylvester_cost)
 
 
 def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
@@ -138,7 +167,7 @@ def _sqrtm_impl(a):
 sqrtm_p = define("sqrtm", _sqrtm_impl,
                  jvp=(lambda t, ans, a: solve_sylvester(ans, ans, t),),
                  vjp=(lambda g, ans, a: solve_sylvester(_mT(ans), _mT(ans), g),),
-                 sparsity=_stack_rule((2,), 2), cost="matmul")
+                 sparsity=_stack_rule((2,), 2), cost=_SQRTM_COST)
 
 
 def sqrtm(a: Any) -> Any:
@@ -150,7 +179,7 @@ def sqrtm(a: Any) -> Any:
 def permutation(piv: Any) -> np.ndarray:
     """The row order ``perm`` with ``a[..., perm, :] == L @ U`` from LAPACK's pivots
     (row i was swapped with row piv[i], in turn)."""
-    piv = np.asarray(_value(piv))
+    piv = np.asarray(value_of(piv))
     perm = np.arange(piv.shape[-1])
     for i, p in enumerate(piv):
         perm[i], perm[p] = perm[p], perm[i]
@@ -195,7 +224,8 @@ def _lu_vjp(g, ans, needed, a):
 
 
 lu_factor_p = define("lu_factor", lambda a: _sl().lu_factor(a), jvp_all=_lu_jvp,
-                     vjp_all=_lu_vjp, multiple_results=True, cost="matmul")
+                     vjp_all=_lu_vjp, multiple_results=True,
+                     sparsity=_stack_rule((2,), (2, 1)), cost=_LU_COST)
 
 
 def lu_factor(a: Any) -> tuple:

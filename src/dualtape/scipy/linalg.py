@@ -26,7 +26,7 @@ from ..numpy import _construct
 from ..numpy import linalg as _dla
 from ..numpy._indexing import tril, triu
 from ..primitives import scipy_linalg as _sli
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 
 __all__ = ["cho_factor", "cho_solve", "expm", "lu_factor", "lu_solve", "solve_sylvester",
            "solve_triangular", "sqrtm"]
@@ -114,7 +114,7 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
         raise ValueError("dualtape.scipy.linalg.lu_factor: one matrix at a time on "
                          "traced values (got a stack)")
     lu, piv = _sli.lu_factor(a)
-    return lu, np.asarray(_sli._value(piv))
+    return lu, np.asarray(value_of(piv))
 
 
 def lu_solve(lu_and_piv: tuple, b: Any, trans: Any = 0, overwrite_b: bool = False,

@@ -28,11 +28,10 @@ import scipy.special as _sc
 
 from ..numpy._dispatch import _ufunc
 from ..numpy._elementwise import _traced, logsumexp
-from ..primitives.special import _value
 from ..primitives import elementwise as _ew
 from ..primitives import scipy_special as _ss
 from ..primitives import special as _sp
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 
 __all__ = [
     "beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit",
@@ -135,7 +134,7 @@ def multigammaln(a: Any, d: int) -> Any:
         raise TypeError(f"multigammaln: the dimension d must be a positive plain int, "
                         f"got {d!r}")
     d = int(d)
-    if np.any(np.asarray(_value(a)) <= 0.5 * (d - 1)):
+    if np.any(np.asarray(value_of(a, structural=False)) <= 0.5 * (d - 1)):
         raise ValueError("multigammaln: condition a > (d-1)/2 not met")
     shifts = -0.5 * np.arange(d, dtype=_float_dtype(a))
     terms = _sp.gammaln(a[..., None] + shifts)

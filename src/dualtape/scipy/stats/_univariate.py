@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ...primitives.special import _value
-from ...registry import Tracer
+from ...registry import Tracer, value_of
 from .. import special as _sp
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -21,7 +20,7 @@ def _traced(*xs: Any) -> bool:
 
 
 def _plain(x: Any) -> np.ndarray:
-    return np.asarray(_value(x))
+    return np.asarray(value_of(x))
 
 
 def _scalar(out: Any) -> Any:
