@@ -191,3 +191,19 @@ def test_sparsity_is_per_matrix():
     stack = 0.3 * RNG.standard_normal((2, 2, 2))
     P = dt.sparsity(dsl.expm, stack).toarray()
     np.testing.assert_array_equal(P, np.kron(np.eye(2), np.ones((4, 4))).astype(bool))
+
+
+def _flops(fn, *args, name):
+    return dt.count(fn, *args).by_primitive[name][1]
+
+
+def test_cost_formulas():
+    n = 4
+    a = 0.1 * RNG.standard_normal((n, n))          # |a|_1 < 5.37: no squaring
+    assert _flops(dsl.expm, a, name="expm") == int((12 + 8 / 3) * n ** 3)
+    big = 20 * np.eye(n)                           # |a|_1 = 20: s = ceil(log2(20 / 5.37)) = 2
+    assert _flops(dsl.expm, big, name="expm") == int((16 + 8 / 3) * n ** 3)
+    assert _flops(lambda a: dsl.lu_factor(a)[0], A, name="lu_factor") == int(2 / 3 * 27)
+    assert _flops(dsl.sqrtm, S, name="sqrtm") == int(85 / 3 * 27)
+    assert _flops(lambda q: dsl.solve_sylvester(A, S[:2, :2], q), B,
+                  name="solve_sylvester") == 25 * (27 + 8) + 5 * (9 * 2 + 3 * 4)

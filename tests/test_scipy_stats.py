@@ -282,3 +282,13 @@ def test_generated_function_list_names_the_scipy_namespaces():
     assert "`dualtape.scipy.stats`: `beta.cdf`" in md and "`norm.logpdf`" in md
     assert "`poisson.logpmf`" in md and "`multivariate_normal.logpdf`" in md
     assert "`dualtape.scipy.linalg`: `cho_factor`" in md and "`sqrtm`" in md
+
+
+def test_global_sparsity_holds_for_every_input():
+    # support and parameter masks are comparisons of the traced values: global detection
+    # takes both branches, so the pattern is the density's own (elementwise here)
+    x = np.array([0.3, -1.2, 2.5])
+    for f in (dst.norm.logpdf, dst.norm.cdf, lambda x: dst.gamma.logpdf(x, 2.0),
+              lambda x: dst.beta.logcdf(x / 3, 2.0, 3.0), lambda s: dst.t.pdf(1.0, 3.0, 0.0, s),
+              lambda mu: dst.poisson.logpmf(np.array([1.0, 2.0, 3.0]), mu * mu)):
+        np.testing.assert_array_equal(dt.sparsity(f, x).toarray(), np.eye(3, dtype=bool))

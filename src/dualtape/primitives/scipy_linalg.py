@@ -179,7 +179,7 @@ def sqrtm(a: Any) -> Any:
 def permutation(piv: Any) -> np.ndarray:
     """The row order ``perm`` with ``a[..., perm, :] == L @ U`` from LAPACK's pivots
     (row i was swapped with row piv[i], in turn)."""
-    piv = np.asarray(value_of(piv))
+    piv = np.asarray(value_of(piv, structural=False))
     perm = np.arange(piv.shape[-1])
     for i, p in enumerate(piv):
         perm[i], perm[p] = perm[p], perm[i]

@@ -1,1 +1,2 @@
-"""scipy-like namespaces of differentiable functions: ``dualtape.scipy.special``."""
+"""scipy-like namespaces of differentiable functions: ``dualtape.scipy.special``,
+``dualtape.scipy.stats`` and ``dualtape.scipy.linalg`` (each imported on its own)."""

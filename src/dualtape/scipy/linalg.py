@@ -114,7 +114,9 @@ def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> t
         raise ValueError("dualtape.scipy.linalg.lu_factor: one matrix at a time on "
                          "traced values (got a stack)")
     lu, piv = _sli.lu_factor(a)
-    return lu, np.asarray(value_of(piv))
+    # plain pivots: lu's structure rule is dense per matrix, and so are the solves
+    # lu_solve applies, so no pattern depends on the pivot order
+    return lu, np.asarray(value_of(piv, structural=False))
 
 
 def lu_solve(lu_and_piv: tuple, b: Any, trans: Any = 0, overwrite_b: bool = False,

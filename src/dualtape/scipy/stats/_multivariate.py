@@ -10,7 +10,7 @@ import numpy as np
 from ...numpy import _construct
 from ...numpy import linalg as _dla
 from .. import special as _sp
-from ._univariate import _plain, _scalar, _traced
+from ._univariate import _checked, _scalar, _traced
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -30,15 +30,16 @@ class _MultivariateNormal:
     As scipy, only the lower triangle of cov is read, so the gradient with respect to
     cov is lower triangular: with G = -(S^-1 - S^-1 r r^T S^-1) / 2 (the symmetric
     gradient, one point r = x - mean) it is G on the diagonal and 2 G below it.  Pass
-    (c + c.T) / 2 for a symmetric gradient G.  ``cdf`` and ``logcdf`` (numerical
-    integration) work on plain values only."""
+    (c + c.T) / 2 for a symmetric gradient G.  On traced values cov must be positive
+    definite (a singular one raises LinAlgError, whatever ``allow_singular`` says).
+    ``cdf`` and ``logcdf`` (numerical integration) work on plain values only."""
 
     def __repr__(self) -> str:
         return "<dualtape.scipy.stats.multivariate_normal>"
 
     def _parameters(self, mean: Any, cov: Any) -> tuple:
         if mean is None:
-            c = _plain(cov)
+            c = _checked(cov)
             dim = 1 if c.ndim < 2 else c.shape[0]
             mean = np.zeros(dim)
         mean = _construct.asarray(mean)
@@ -112,7 +113,7 @@ class _Dirichlet:
         return "<dualtape.scipy.stats.dirichlet>"
 
     def _check(self, x: Any, alpha: Any) -> Any:
-        a = _plain(alpha)
+        a = _checked(alpha)
         if a.ndim != 1:
             raise ValueError("dirichlet: parameter vector 'alpha' must be one dimensional")
         if np.any(a <= 0):
@@ -125,7 +126,7 @@ class _Dirichlet:
             raise ValueError(f"dirichlet: vector 'x' must have either the same number of "
                              f"entries as, or one entry fewer than, parameter vector "
                              f"'alpha', but alpha.shape = {a.shape} and x.shape = {x.shape}")
-        xp = _plain(x)
+        xp = _checked(x)
         if np.any(xp < 0) or np.any(xp > 1):
             raise ValueError("dirichlet: each entry in 'x' must be in [0, 1]")
         if np.any(np.abs(np.sum(xp, axis=0) - 1.0) > 10e-10):

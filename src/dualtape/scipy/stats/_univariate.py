@@ -19,8 +19,9 @@ def _traced(*xs: Any) -> bool:
     return any(isinstance(x, Tracer) for x in xs)
 
 
-def _plain(x: Any) -> np.ndarray:
-    return np.asarray(value_of(x))
+def _checked(x: Any) -> np.ndarray:
+    """The plain value of ``x`` for an error check (which decides no dependence)."""
+    return np.asarray(value_of(x, structural=False))
 
 
 def _scalar(out: Any) -> Any:
@@ -68,12 +69,14 @@ class _LocScale:
         return tuple(vals[s] for s in self.shapes), vals.get("loc", 0.0), vals.get("scale", 1.0)
 
     def _standardise(self, x: Any, shapes: tuple, loc: Any, scale: Any) -> tuple:
-        ok = np.logical_and(self._valid(*(_plain(s) for s in shapes)), _plain(scale) > 0)
+        # The masks are comparisons of the (traced) values themselves, not of plain
+        # copies: the modes see plain booleans, and global sparsity detection a selector
+        # that may go either way, so its patterns hold for every input.
+        ok = np.logical_and(self._valid(*shapes), scale > 0)
         scale = np.where(ok, scale, 1.0)
         z = (x - loc) / scale
-        zp = _plain(z)
-        inside = np.logical_and(zp >= self.lo, zp <= self.hi)
-        return ok, z, scale, inside, zp
+        inside = np.logical_and(z >= self.lo, z <= self.hi)
+        return ok, z, scale, inside, z
 
     def logpdf(self, x: Any, *args: Any, **kwds: Any) -> Any:
         shapes, loc, scale = self._parse("logpdf", args, kwds)
@@ -213,7 +216,7 @@ class _Poisson:
                             f"no derivative; pass them as plain values (mu stays "
                             f"differentiable)")
         k = np.asarray(k, dtype=float) - np.asarray(loc, dtype=float)
-        ok = _plain(mu) >= 0
+        ok = mu >= 0
         return k, ok, np.where(ok, mu, 1.0)
 
     def _scipy(self) -> Any:
