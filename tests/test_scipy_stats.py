@@ -28,7 +28,7 @@ POS = np.array([0.2, 0.9, 2.0, 4.5])
 # distribution, its shape parameters, points inside the support, loc, scale
 UNIVARIATE = {
     "norm": ((), X, 0.4, 1.7),
-    "t": ((np.array([1.0, 2.5, 7.0, 40.0]),), X, -0.3, 0.8),
+    "t": ((np.array([1.0, 2.5, 7.0, np.inf]),), X, -0.3, 0.8),
     "gamma": ((np.array([0.7, 1.0, 2.5, 5.0]),), POS, -0.1, 1.5),
     "beta": ((np.array([0.6, 2.0, 3.0, 1.0]), np.array([2.5, 0.7, 3.0, 1.0])), U, 0.0, 1.0),
 }
@@ -107,11 +107,14 @@ def test_closed_form_shape_derivatives():
     np.testing.assert_allclose(ga, np.log(U) - sc.digamma(a) + sc.digamma(a + b), rtol=1e-12)
     np.testing.assert_allclose(gb, np.log1p(-U) - sc.digamma(b) + sc.digamma(a + b),
                                rtol=1e-12)
-    df = UNIVARIATE["t"][0][0]
+    df = np.array([1.0, 2.5, 7.0, 40.0])
     want = 0.5 * (sc.digamma((df + 1) / 2) - sc.digamma(df / 2) - 1 / df
                   - np.log1p(X ** 2 / df) + (df + 1) * X ** 2 / (df ** 2 + df * X ** 2))
     np.testing.assert_allclose(dt.grad(lambda df: np.sum(dst.t.logpdf(X, df)))(df), want,
                                rtol=1e-12)
+    # df = inf is the normal distribution (as scipy), where the slope in df is 0
+    g = dt.grad(lambda df: np.sum(dst.t.logpdf(X, df)))(np.array([3.0, np.inf, 2.0, 1.0]))
+    assert g[1] == 0.0 and np.all(np.isfinite(g))
 
 
 def test_outside_the_support_and_invalid_parameters_match_scipy():

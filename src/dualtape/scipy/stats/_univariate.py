@@ -151,12 +151,17 @@ class _T(_LocScale):
     shapes = ("df",)
     cdf_shapes_differentiable = False
 
+    # df = inf is the normal distribution, as in scipy
     def _logpdf(self, z: Any, df: Any) -> Any:
-        return (_sp.gammaln(0.5 * (df + 1.0)) - _sp.gammaln(0.5 * df)
-                - 0.5 * np.log(np.pi * df) - 0.5 * (df + 1.0) * np.log1p(z * z / df))
+        finite = np.isfinite(df)
+        df = np.where(finite, df, 1.0)
+        val = (_sp.gammaln(0.5 * (df + 1.0)) - _sp.gammaln(0.5 * df)
+               - 0.5 * np.log(np.pi * df) - 0.5 * (df + 1.0) * np.log1p(z * z / df))
+        return np.where(finite, val, norm._logpdf(z))
 
     def _cdf(self, z: Any, df: Any) -> Any:
-        return _sp.stdtr(df, z)
+        finite = np.isfinite(df)
+        return np.where(finite, _sp.stdtr(np.where(finite, df, 1.0), z), norm._cdf(z))
 
     def _valid(self, df: np.ndarray) -> Any:
         return df > 0
