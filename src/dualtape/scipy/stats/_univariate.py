@@ -242,20 +242,25 @@ class _Poisson:
             return self._scipy().pmf(k, mu, loc=loc)
         return np.exp(self.logpmf(k, mu, loc))
 
-    def cdf(self, k: Any, mu: Any, loc: Any = 0) -> Any:
-        if not _traced(k, mu, loc):
-            return self._scipy().cdf(k, mu, loc=loc)
-        k, ok, mu = self._prepare("cdf", k, mu, loc)
+    def _cdf(self, method: str, k: Any, mu: Any, loc: Any, log: bool) -> Any:
+        k, ok, mu = self._prepare(method, k, mu, loc)
         inside = k >= 0
         # P(K <= k) = Q(floor(k) + 1, mu), the regularised upper incomplete gamma
         val = _sp.gammaincc(np.floor(np.where(inside, k, 0.0)) + 1.0, mu)
-        return _scalar(np.where(ok, np.where(inside, val, 0.0), np.nan))
+        if log:
+            with np.errstate(divide="ignore"):
+                val = np.log(val)
+        return _scalar(np.where(ok, np.where(inside, val, -np.inf if log else 0.0), np.nan))
+
+    def cdf(self, k: Any, mu: Any, loc: Any = 0) -> Any:
+        if not _traced(k, mu, loc):
+            return self._scipy().cdf(k, mu, loc=loc)
+        return self._cdf("cdf", k, mu, loc, log=False)
 
     def logcdf(self, k: Any, mu: Any, loc: Any = 0) -> Any:
         if not _traced(k, mu, loc):
             return self._scipy().logcdf(k, mu, loc=loc)
-        with np.errstate(divide="ignore"):
-            return np.log(self.cdf(k, mu, loc))
+        return self._cdf("logcdf", k, mu, loc, log=True)
 
 
 norm = _Norm()
