@@ -42,8 +42,8 @@ def test_ndarray_on_the_left_dispatches_to_the_traced_value():
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
 def test_unregistered_numpy_function_names_function_and_mode(mode):
     def f(x):
-        return np.median(x)
-    with pytest.raises(TypeError, match=rf"numpy.median .*\({mode} mode\)"):
+        return np.histogram(x)[0]
+    with pytest.raises(TypeError, match=rf"numpy.histogram .*\({mode} mode\)"):
         if mode == "forward":
             dt.jvp(f, (np.ones(3),), (np.ones(3),))
         else:
@@ -54,8 +54,9 @@ def test_unregistered_numpy_function_names_function_and_mode(mode):
 def test_unregistered_ufunc_and_ufunc_methods_raise(mode):
     run = ((lambda f: dt.jvp(f, (np.ones(3),), (np.ones(3),))) if mode == "forward"
            else (lambda f: dt.grad(f)(np.ones(3))))
-    with pytest.raises(TypeError, match=rf"numpy.heaviside .*\({mode} mode\)"):
-        run(lambda x: np.sum(np.heaviside(x, 0.5)))
+    import scipy.special
+    with pytest.raises(TypeError, match=rf"scipy.special.j0 .*\({mode} mode\)"):
+        run(lambda x: np.sum(scipy.special.j0(x)))
     with pytest.raises(TypeError, match=rf"numpy.add.reduce .*\({mode} mode\)"):
         run(lambda x: np.add.reduce(x))
     with pytest.raises(TypeError, match=rf"numpy.multiply.accumulate .*\({mode} mode\)"):
@@ -211,8 +212,9 @@ def test_lists_of_traced_values_become_arrays():
 
 def test_dualtape_numpy_is_a_drop_in_for_constants_and_helpers():
     for name in ("pi", "e", "inf", "nan", "newaxis", "float32", "float64", "int64", "ndim",
-                 "shape", "allclose", "random"):
+                 "shape", "allclose"):
         assert getattr(dnp, name) is getattr(np, name), name
+    assert dnp.random.normal is np.random.normal     # a submodule of numpy's objects
     # the inspection helpers answer for traced values through numpy's dispatch
     g = dt.grad(lambda x: dnp.sum(x) * dnp.shape(x)[0] * dnp.ndim(x))(np.ones(3))
     np.testing.assert_array_equal(g, [3.0, 3.0, 3.0])

@@ -6,7 +6,8 @@ flops);
 ``python -m dualtape.report --functions`` lists the public functions of
 ``dualtape.numpy`` (and ``dualtape.numpy.linalg``, ``.fft``, ``dualtape.scipy.special``,
 ``.stats``, ``.linalg``) as markdown, the list the README's section on writing
-differentiable numpy code shows.
+differentiable numpy code shows; ``--coverage`` classifies every public name of numpy
+(see :mod:`dualtape.numpy._coverage`).
 """
 
 from __future__ import annotations
@@ -84,7 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m dualtape.report", description=__doc__)
     ap.add_argument("--functions", action="store_true",
                     help="list the public functions as markdown instead")
+    ap.add_argument("--coverage", action="store_true",
+                    help="classify every public name of numpy instead")
     args = ap.parse_args(argv)
+    if args.coverage:
+        from .numpy._coverage import report
+        text, ok = report()
+        print(text)
+        return 0 if ok else 1
     if args.functions:
         print(functions_markdown())
         return 0

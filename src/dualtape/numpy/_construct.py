@@ -26,8 +26,8 @@ from ..registry import Tracer
 from ._dispatch import _dispatches, _no_out
 
 __all__ = [
-    "arange", "array", "asarray", "copy", "empty", "empty_like", "eye", "full",
-    "full_like", "linspace", "ones", "ones_like", "zeros", "zeros_like",
+    "arange", "array", "asarray", "copy", "empty", "empty_like", "eye", "full_like",
+    "linspace", "ones", "ones_like", "zeros", "zeros_like",
 ]
 
 
@@ -92,10 +92,13 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K",
 
 @_dispatches(np.copyto)
 def _copyto(dst: Any, src: Any, casting: str = "same_kind", where: Any = True) -> None:
-    # np.full_like(plain, traced) and np.place-style writes arrive here.
+    # np.full(shape, traced, dtype=...), np.full_like(plain, traced) and np.place-style
+    # writes arrive here.
     raise TypeError("numpy.copyto writes into an existing array, which would drop the "
-                    "derivative of a traced value; build a new array instead (e.g. "
-                    "dualtape.numpy.full_like(a, value) or broadcast_to(value, shape))")
+                    "derivative of a traced value (numpy.full and numpy.full_like with a "
+                    "traced fill value do this): use dualtape.numpy.full(shape, value) "
+                    "or dualtape.numpy.full_like(a, value), or build a new array with "
+                    "dualtape.numpy.at(x)[idx].set(v)")
 
 
 def _dtype(a: Any) -> Any:
@@ -172,8 +175,7 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     return y
 
 
-zeros, ones, empty, full, eye, arange = (np.zeros, np.ones, np.empty, np.full, np.eye,
-                                         np.arange)
+zeros, ones, empty, eye, arange = np.zeros, np.ones, np.empty, np.eye, np.arange
 
 _no_out = _no_out  # re-exported for the sibling adapters
 OPS["asarray"] = asarray

@@ -266,3 +266,10 @@ def ifftshift(x: Any, axes: Any = None) -> Any:
     """The inverse of ``fftshift``."""
     return _shift(x, axes, -1)
 
+
+
+def __getattr__(name: str) -> Any:
+    # numpy.fft's other public names (its test runner) are numpy's own objects
+    if not name.startswith("_") and name in dir(np.fft):
+        return getattr(np.fft, name)
+    raise AttributeError(f"module 'dualtape.numpy.fft' has no attribute {name!r}")

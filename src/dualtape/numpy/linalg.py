@@ -384,3 +384,10 @@ _WHY_EIG = ("the eigen-decomposition of a general matrix is complex and has no r
             "here; for symmetric matrices use eigh / eigvalsh")
 eig = _unsupported("eig", _WHY_EIG)
 eigvals = _unsupported("eigvals", _WHY_EIG)
+
+
+def __getattr__(name: str) -> Any:
+    # numpy.linalg's other public names (its test runner) are numpy's own objects
+    if not name.startswith("_") and name in dir(np.linalg):
+        return getattr(np.linalg, name)
+    raise AttributeError(f"module 'dualtape.numpy.linalg' has no attribute {name!r}")
