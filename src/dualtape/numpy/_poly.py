@@ -24,7 +24,7 @@ from ._dispatch import _dispatches, _no_rule, _plain
 
 __all__ = [
     "apply_along_axis", "apply_over_axes", "asanyarray", "asarray_chkfinite",
-    "ascontiguousarray", "asfortranarray", "asmatrix", "astype", "full", "geomspace",
+    "ascontiguousarray", "asfortranarray", "astype", "full", "geomspace",
     "logspace", "poly", "polyadd", "polyder", "polydiv", "polyfit", "polyint", "polymul",
     "polysub", "polyval", "require", "vander",
 ]
@@ -331,13 +331,6 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> A
     if not isinstance(x, Tracer):
         return np.astype(x, dtype, copy=copy)
     return _ew.astype(x, dtype)
-
-
-def asmatrix(data: Any, dtype: Any = None) -> Any:
-    """numpy.matrix has no rule on traced values (use 2-D arrays)."""
-    if _traced(data):
-        raise _no_rule("numpy.asmatrix (numpy.matrix; use 2-D arrays)", (data,))
-    return np.asmatrix(data, dtype)
 
 
 # ---- applying functions -------------------------------------------------------------------

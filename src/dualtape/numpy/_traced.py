@@ -10,6 +10,7 @@ from ..primitives import elementwise as _ew
 from ..primitives import linalg as _la
 from ..primitives import shape as _sh
 from ..registry import Tracer, bind, value_of
+from ._conversion import conversion_error
 from ._dispatch import _FUNCS, _UFUNC_PRIMS, _UFUNCS, _no_rule
 from ._shape import reshape, transpose
 
@@ -91,14 +92,11 @@ class TracedArray(Tracer):
     def __bool__(self) -> bool:
         return bool(value_of(self))
 
+    def __array__(self, *args, **kwargs):
+        raise conversion_error(self, "__array__")
+
     def _no_conversion(self, *args, **kwargs):
-        raise TypeError(
-            f"a traced value ({self._trace.mode} mode) cannot be converted to a plain "
-            f"number or numpy array: that would silently drop its derivative. Use "
-            f"`.primal` (or `.value`) to read the value on purpose. A library function "
-            f"that converts its input with numpy.asarray (scipy.special.logsumexp, for "
-            f"one) cannot be traced: use its dualtape.numpy / dualtape.scipy version; "
-            f"for a list of traced values use dualtape.numpy.array or numpy.stack.")
+        raise conversion_error(self, "number")
 
     def sort(self, *args, **kwargs):
         raise TypeError("x.sort() sorts in place, and traced values are immutable: "
@@ -112,7 +110,7 @@ class TracedArray(Tracer):
         raise TypeError("x.fill() writes in place, and traced values are immutable: use "
                         "np.full_like(x, value) instead")
 
-    __float__ = __int__ = __complex__ = __array__ = _no_conversion
+    __float__ = __int__ = __complex__ = _no_conversion
 
     # Traced values are immutable, so a copy may be the value itself.  Copying the
     # object would copy its context too (a second tape), and the copy's derivative
@@ -148,7 +146,8 @@ class TracedArray(Tracer):
     def __array_function__(self, func, types, args, kwargs):
         fn = _FUNCS.get(func)
         if fn is None:
-            raise _no_rule(f"numpy.{func.__name__}", args)
+            where = getattr(func, "__module__", None) or "numpy"
+            raise _no_rule(f"{where}.{func.__name__}", args)
         return fn(*args, **kwargs)
 
     # Array methods as numpy spells them.  Methods whose signature is the function's
