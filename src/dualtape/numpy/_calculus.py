@@ -283,9 +283,13 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
     """``c[k] = sum_n a[n + k] * conj(v[n])``: the convolution with ``v`` reversed."""
     if not _traced(a, v):
         return np.correlate(a, v, mode)
-    v = asarray(v)
-    if np.iscomplexobj(_plain(v)):
-        from ._complex import conj
+    from ._complex import conj
+    a, v = asarray(a), asarray(v)
+    if np.ndim(a) and np.ndim(v) and np.shape(a)[0] < np.shape(v)[0]:
+        # numpy swaps the arguments (c(-k) = conj c'(k)); the crop of "same" follows
+        r = _sh.flip(correlate(v, a, mode), 0)
+        return conj(r) if np.iscomplexobj(np.asarray(_plain(r))) else r
+    if np.iscomplexobj(np.asarray(_plain(v))):
         v = conj(v)
     return convolve(a, _sh.flip(v, 0) if np.ndim(v) else v, mode)
 

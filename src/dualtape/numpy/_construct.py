@@ -94,11 +94,8 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K",
 def _copyto(dst: Any, src: Any, casting: str = "same_kind", where: Any = True) -> None:
     # np.full(shape, traced, dtype=...), np.full_like(plain, traced) and np.place-style
     # writes arrive here.
-    raise TypeError("numpy.copyto writes into an existing array, which would drop the "
-                    "derivative of a traced value (numpy.full and numpy.full_like with a "
-                    "traced fill value do this): use dualtape.numpy.full(shape, value) "
-                    "or dualtape.numpy.full_like(a, value), or build a new array with "
-                    "dualtape.numpy.at(x)[idx].set(v)")
+    from ._conversion import write_error
+    raise write_error("numpy.copyto", 2)
 
 
 def _dtype(a: Any) -> Any:

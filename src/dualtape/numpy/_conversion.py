@@ -24,14 +24,16 @@ _SPELLINGS = (
     "and the dualtape.numpy / dualtape.scipy version of a library function")
 
 
-def _caller() -> tuple[str, str, str] | None:
+def _caller(depth: int = 3) -> tuple[str, str, str] | None:
     """(what was called, its dualtape spelling, why it has no rule if it has none)
     when numpy or scipy converts: the outermost numpy/scipy frame, the function the
     user called."""
     try:
-        frame = sys._getframe(3)   # _caller <- conversion_error <- the hook <- caller
+        frame = sys._getframe(depth)   # 3: _caller <- conversion_error <- hook <- caller
     except ValueError:
         return None
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("dualtape"):
+        frame = frame.f_back       # the dispatch machinery between numpy and the hook
     found = None
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
@@ -87,3 +89,15 @@ def conversion_error(value: Any, hook: str = "__array__") -> TypeError:
         f"numpy.array / numpy.asarray (numpy converts lists and asarray arguments "
         f"without dispatching): that would silently drop its derivative. Use "
         f"{_SPELLINGS}. `.primal` (or `.value`) reads the value on purpose.")
+
+
+def write_error(what: str, depth: int) -> TypeError:
+    """The TypeError for numpy writing a traced value into a plain array (``what``:
+    the writing function, e.g. numpy.copyto; ``depth``: frames up to its caller)."""
+    found = _caller(depth)
+    called = found[0] if found is not None else what
+    return TypeError(
+        f"{called} writes a traced value into a plain array (through {what}), which "
+        f"would drop its derivative: use dualtape.numpy.full(shape, value) / "
+        f"dualtape.numpy.full_like(a, value) for a traced fill value, or build a new "
+        f"array with dualtape.numpy.at(x)[idx].set(v)")
