@@ -133,8 +133,8 @@ def _register() -> None:
         elif hasattr(obj, "_implementation") and obj not in _FUNCS:
             _FUNCS[obj] = _in_place(name) if why == INPLACE else on_values(obj, name)
     # ufuncs with only integer, boolean or object loops (bitwise_and, gcd, isnat, ...)
-    for name in dir(np):
-        obj = getattr(np, name, None)
+    # (vars, not getattr: getattr would import numpy's lazily loaded submodules)
+    for name, obj in list(vars(np).items()):
         if isinstance(obj, np.ufunc) and obj not in _UFUNCS and integer_ufunc(obj):
             _UFUNCS[obj] = on_values(obj, name)
 
