@@ -329,9 +329,33 @@ def test_predicates_on_traced_values_are_plain():
 
 
 def test_value_dependent_plain_results_refuse_global_sparsity():
-    with pytest.raises(ValueError, match="count_nonzero .*global"):
-        dt.sparsity(lambda x: x * np.count_nonzero(x > 0), np.ones(3))
+    for f in (lambda x: x * np.count_nonzero(x > 0), lambda x: np.unique(x),
+              lambda x: np.interp(x, [0.0, 1.0], [0.0, 2.0]), lambda x: np.nanmedian(x)):
+        with pytest.raises(ValueError, match="no pattern holds for every input"):
+            dt.sparsity(f, np.ones(3))
+        dt.sparsity(f, np.ones(3), kind="local")
     dt.sparsity(lambda x: x * np.iscomplexobj(x), np.ones(3))     # value-free: fine
+
+
+def test_nan_masks_and_conditions_give_global_patterns():
+    # NaN masks, conditions and clipping go through comparison primitives, so global
+    # detection counts both branches: the pattern holds for inputs without NaN too
+    x = np.array([1.0, np.nan, 2.0])
+    full = np.ones((1, 3), bool)
+    for f in (np.nansum, np.nanmean, np.nanmax, np.nanvar):
+        np.testing.assert_array_equal(dt.sparsity(f, x).toarray().reshape(1, 3), full)
+    np.testing.assert_array_equal(dt.sparsity(np.median, np.ones(3)).toarray(), full)
+    with pytest.raises(ValueError, match="no pattern holds"):    # NaN: a constant here
+        dt.sparsity(np.median, x)
+    np.testing.assert_array_equal(dt.sparsity(np.nan_to_num, x).toarray(), np.eye(3))
+    pat = dt.sparsity(lambda a: np.select([a > 1.5], [a[::-1]], a * 2), np.ones(3))
+    np.testing.assert_array_equal(pat.toarray(), (np.eye(3) + np.eye(3)[::-1]) > 0)
+    pat = dt.sparsity(lambda h: np.heaviside(h[:2], h[2]), np.ones(3)).toarray()
+    np.testing.assert_array_equal(pat, [[0, 0, 1], [0, 0, 1]])
+    # corrcoef of two rows: a diagonal entry reads its own row, the others both
+    pat = dt.sparsity(lambda a: np.corrcoef(a.reshape(2, 2)), np.arange(4.0)).toarray()
+    np.testing.assert_array_equal(pat, [[1, 1, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1],
+                                        [0, 0, 1, 1]])
 
 
 def test_sparsity_of_the_new_functions_is_exact():

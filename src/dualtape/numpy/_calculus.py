@@ -31,10 +31,10 @@ from ..primitives import elementwise as _ew
 from ..primitives import linalg as _la
 from ..primitives import reductions as _red
 from ..primitives import shape as _sh
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 from ._construct import _dtype, _has_tracer, asarray
-from ._dispatch import _UFUNCS, _dispatches, _no_out, _plain
-from ._indexing import _along, _axis, _positions
+from ._dispatch import _UFUNCS, _dispatches, _no_out
+from ._indexing import _along, _axis
 
 __all__ = [
     "convolve", "copysign", "correlate", "cross", "diff", "divmod", "ediff1d", "frexp",
@@ -44,6 +44,12 @@ __all__ = [
 ]
 
 _NOVALUE = np._NoValue
+
+
+def _plain(x: Any) -> Any:
+    """The value of ``x`` where it cannot change which outputs depend on which inputs
+    (a dtype, a constant added, an error check)."""
+    return value_of(x, structural=False)
 
 
 def _slice(a: Any, ax: int, start: Any, stop: Any = None) -> Any:
@@ -314,14 +320,14 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
         left = right = None
         x = _ew.mod(x, period)
         xp = _ew.mod(xp, period)
-        order = np.argsort(_positions("interp", xp), kind="stable")
+        order = np.argsort(value_of(xp), kind="stable")
         xp, fp = _sh.getitem(xp, (order,)), _sh.getitem(fp, (order,))
         n = np.shape(xp)[0]
         xp = _sh.concatenate([_slice(xp, 0, n - 1) - period, xp, _slice(xp, 0, 0, 1)
                               + period], 0)
         fp = _sh.concatenate([_slice(fp, 0, n - 1), fp, _slice(fp, 0, 0, 1)], 0)
     n = np.shape(xp)[0]
-    xv, xpv = np.asarray(_positions("interp", x)), np.asarray(_positions("interp", xp))
+    xv, xpv = np.asarray(value_of(x)), np.asarray(value_of(xp))
     if n == 1:
         j = np.zeros(np.shape(xv), dtype=np.intp)
         inside = np.zeros(np.shape(xv), bool)
@@ -378,7 +384,8 @@ def heaviside(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> Any:
     v = np.asarray(_plain(x1))
     dt = np.result_type(_dtype(x1), _dtype(x2), np.float16)
     one = np.where(np.isnan(v), np.nan, np.where(v > 0, 1.0, 0.0)).astype(dt)
-    return _ew.where(v == 0, x2, one)
+    # a comparison primitive, so that global sparsity counts x2 wherever x1 may be 0
+    return _ew.where(_ew.equal(x1, 0.0), x2, one)
 
 
 def copysign(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> Any:
@@ -406,7 +413,7 @@ def nextafter(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> Any:
 def spacing(x: Any, out: Any = None, **kwargs: Any) -> Any:
     """The distance to the next float: locally constant, a plain value."""
     _no_out("spacing", out)
-    return np.spacing(_positions("spacing", x), **kwargs)
+    return np.spacing(value_of(x), **kwargs)
 
 
 def ldexp(x1: Any, x2: Any, out: Any = None, **kwargs: Any) -> Any:
@@ -461,7 +468,7 @@ def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * n
     if not _traced(p):
         return np.unwrap(p, discont, axis, period=period)
     p = _float(p)
-    return _value_plus(p, np.unwrap(np.asarray(_positions("unwrap", p)), discont, axis,
+    return _value_plus(p, np.unwrap(np.asarray(_plain(p)), discont, axis,
                                     period=period))
 
 
@@ -481,10 +488,13 @@ def nan_to_num(x: Any, copy: bool = True, nan: Any = 0.0, posinf: Any = None,
     if not np.issubdtype(dt, np.inexact):
         return x
     big = np.finfo(dt).max
-    v = np.asarray(_plain(x))
-    out = _ew.where(np.isnan(v), nan, x)
-    out = _ew.where(np.isposinf(v), big if posinf is None else posinf, out)
-    out = _ew.where(np.isneginf(v), -big if neginf is None else neginf, out)
+    # masks from primitives: global sparsity then counts both branches
+    inf = _ew.isinf(x)
+    out = _ew.where(_ew.isnan(x), nan, x)
+    out = _ew.where(_ew.logical_and(inf, _ew.greater(x, 0.0)),
+                    big if posinf is None else posinf, out)
+    out = _ew.where(_ew.logical_and(inf, _ew.less(x, 0.0)),
+                    -big if neginf is None else neginf, out)
     return _ew.astype(out, dt) if _dtype(out) != dt else out
 
 
@@ -499,7 +509,7 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
         return a
     eps = np.finfo(_dtype(a)).eps
     t = tol * eps if tol > 1 else tol
-    if np.all(np.abs(np.imag(np.asarray(_positions("real_if_close", a)))) < t):
+    if np.all(np.abs(np.imag(np.asarray(_plain(a)))) < t):
         from ._complex import real
         return real(a)
     return a

@@ -19,10 +19,9 @@ import numpy as np
 
 from ..primitives import elementwise as _ew
 from ..primitives import shape as _sh
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 from ._construct import _dtype, _has_tracer, asarray
 from ._dispatch import _dispatches
-from ._indexing import _positions
 
 __all__ = [
     "block", "broadcast_arrays", "c_", "choose", "compress", "concat", "delete",
@@ -133,7 +132,7 @@ def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
     (plain), the kept elements are a differentiable slice (interior zeros included)."""
     if not isinstance(filt, Tracer):
         return np.trim_zeros(filt, trim, axis=axis)
-    v = np.ascontiguousarray(_positions("trim_zeros", filt))
+    v = np.ascontiguousarray(value_of(filt))
     box = np.trim_zeros(v, trim, axis=axis)
     if box.base is not v and box is not v:
         raise NotImplementedError("trim_zeros: numpy returned a copy, not a view")

@@ -17,10 +17,10 @@ import numpy as np
 from ..primitives import elementwise as _ew
 from ..primitives import reductions as _red
 from ..primitives import shape as _sh
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 from ._calculus import _traced, convolve
 from ._construct import _dtype, asarray, linspace
-from ._dispatch import _dispatches, _no_rule, _plain
+from ._dispatch import _dispatches, _no_rule
 
 __all__ = [
     "apply_along_axis", "apply_over_axes", "asanyarray", "asarray_chkfinite",
@@ -33,14 +33,6 @@ __all__ = [
 def _coeffs(p: Any) -> Any:
     p = asarray(p.coeffs if isinstance(p, np.poly1d) else p)
     return _sh.reshape(p, (1,)) if np.ndim(p) == 0 else p
-
-
-def _trim_leading(c: Any) -> Any:
-    """Drop leading coefficients that are exactly zero (decided on the values)."""
-    v = np.asarray(_plain(c))
-    nz = np.flatnonzero(v)
-    start = int(nz[0]) if nz.size else v.size - 1
-    return c if start == 0 else _sh.getitem(c, (slice(start, None),))
 
 
 @_dispatches(np.polyval)
@@ -146,7 +138,7 @@ def polydiv(u: Any, v: Any) -> tuple:
     from ._shape import stack
     qs = stack(q) if q else np.zeros(1)
     rem = stack(r)
-    rv = np.asarray(_plain(rem))
+    rv = np.asarray(value_of(rem))    # the remainder's length: structure
     start = 0
     while start < rv.size - 1 and np.allclose(rv[start], 0, rtol=1e-14):
         start += 1
@@ -209,7 +201,7 @@ def polyfit(x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False,
     if np.ndim(y) not in (1, 2) or np.shape(y)[0] != np.shape(x)[0]:
         raise TypeError("expected 1D or 2D array for y, of x's length")
     if rcond is None:
-        rcond = len(np.asarray(_plain(x))) * np.finfo(float).eps
+        rcond = np.shape(x)[0] * np.finfo(float).eps
     lhs = vander(x, order)
     rhs = y
     if w is not None:
@@ -228,10 +220,10 @@ def polyfit(x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False,
         if cov == "unscaled":
             fac = 1.0
         else:
-            if len(np.asarray(_plain(x))) <= order:
+            if np.shape(x)[0] <= order:
                 raise ValueError("the number of data points must exceed order to scale "
                                  "the covariance matrix")
-            fac = resids / (len(np.asarray(_plain(x))) - order)
+            fac = resids / (np.shape(x)[0] - order)
         if np.ndim(y) == 1:
             return c, Vbase * fac
         return c, reshape(Vbase, Vbase.shape + (1,)) * fac
@@ -259,7 +251,7 @@ def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     """``base ** linspace(start, stop, num)``; differentiable in start, stop and base."""
     if not _traced(start, stop, base):
         return np.logspace(start, stop, num, endpoint, base, dtype, axis)
-    if np.ndim(_plain(base)) != 0:
+    if np.ndim(base) != 0:
         raise NotImplementedError("logspace: an array base is not supported on traced "
                                   "values")
     y = linspace(start, stop, num, endpoint, axis=axis)
@@ -274,7 +266,8 @@ def geomspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     real), the end points exact; differentiable in both."""
     if not _traced(start, stop):
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
-    sv, ev = np.asarray(_plain(start)), np.asarray(_plain(stop))
+    sv = np.asarray(value_of(start, structural=False))
+    ev = np.asarray(value_of(stop, structural=False))
     if np.iscomplexobj(sv) or np.iscomplexobj(ev):
         raise NotImplementedError("geomspace: complex end points are not supported on "
                                   "traced values")
@@ -305,7 +298,7 @@ def _conversion(name: str, check: Callable[[np.ndarray], None] | None = None) ->
         if not _traced(a):
             return np_fn(a, dtype, *args, **kwargs)
         if check is not None:
-            check(np.asarray(_plain(asarray(a))))
+            check(np.asarray(value_of(asarray(a), structural=False)))
         return asarray(a, dtype)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"numpy.{name}: a traced value is returned as a traced array (it is "

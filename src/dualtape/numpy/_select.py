@@ -16,11 +16,11 @@ import numpy as np
 
 from ..primitives import elementwise as _ew
 from ..primitives import shape as _sh
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 from ._calculus import _traced, _value_plus
 from ._construct import _dtype, asarray
-from ._dispatch import _dispatches, _plain
-from ._indexing import _positions, at, take_along_axis
+from ._dispatch import _dispatches
+from ._indexing import at, take_along_axis
 
 __all__ = [
     "intersect1d", "piecewise", "select", "setdiff1d", "setxor1d", "sort_complex",
@@ -33,14 +33,16 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     """The element of the first ``choicelist`` entry whose condition holds, else
     ``default`` (conditions plain; choices and default differentiable)."""
     if not _traced(list(choicelist), default):
-        return np.select([_plain(c) for c in condlist], list(choicelist), default)
+        return np.select([value_of(c) for c in condlist], list(choicelist), default)
     if len(condlist) != len(choicelist):
         raise ValueError("list of cases must be same length as list of conditions")
     if len(choicelist) == 0:
         raise ValueError("select with an empty condition list is not possible")
-    conds = [np.asarray(_plain(c)) for c in condlist]
+    # conditions stay as they are (comparison primitives of traced values are
+    # predicates, for which global sparsity detection counts both branches)
+    conds = [c if isinstance(c, Tracer) else np.asarray(c) for c in condlist]
     for i, c in enumerate(conds):
-        if c.dtype.type is not np.bool_:
+        if np.dtype(_dtype(c)).type is not np.bool_:
             raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
     choices = [asarray(c) for c in choicelist]
     dt = np.result_type(*[_dtype(c) for c in choices], _dtype(asarray(default)))
@@ -67,7 +69,7 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any,
     if np.isscalar(condlist) or (not isinstance(condlist, Tracer) and not isinstance(
             condlist[0], (list, np.ndarray)) and nd != 0):
         condlist = [condlist]
-    conds = [np.asarray(_plain(c), dtype=bool) for c in condlist]
+    conds = [np.asarray(value_of(c), dtype=bool) for c in condlist]
     n = len(conds)
     if len(funclist) == n + 1:
         conds.append(~np.any(conds, axis=0))
@@ -94,7 +96,7 @@ def _by_value(name: str, values: np.ndarray, arrays: Sequence[Any]) -> Any:
     output's derivative is the mean of the input elements equal to it."""
     flat = [_sh.ravel(asarray(a)) for a in arrays]
     src = _sh.concatenate(flat, 0) if len(flat) > 1 else flat[0]
-    sv = np.asarray(_positions(name, src))
+    sv = np.asarray(value_of(src))
     out = np.asarray(values).ravel()
     k = np.clip(np.searchsorted(out, sv), 0, max(out.size - 1, 0))
     hit = (out[k] == sv) | (np.isnan(out[k]) & np.isnan(sv)) if out.size else \
@@ -125,7 +127,7 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     if not _traced(ar):
         return np.unique(ar, return_index, return_inverse, return_counts, axis,
                          equal_nan=equal_nan, **kwargs)
-    v = np.asarray(_positions("unique", ar))
+    v = np.asarray(value_of(ar))
     res = np.unique(v, return_index, True, return_counts, axis, equal_nan=equal_nan,
                     **kwargs)
     vals, rest = res[0], list(res[1:])
@@ -143,14 +145,14 @@ def unique_values(x: Any) -> Any:
     if not _traced(x):
         return np.unique_values(x)
     return _by_value("unique_values", np.unique_values(np.asarray(
-        _positions("unique_values", x))), [x])
+        value_of(x))), [x])
 
 
 def _unique_tuple(np_fn: Callable, name: str) -> Callable:
     def fn(x: Any) -> Any:
         if not _traced(x):
             return np_fn(x)
-        r = np_fn(np.asarray(_positions(name, x)))
+        r = np_fn(np.asarray(value_of(x)))
         return r._replace(values=_by_value(name, r.values, [x]))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"numpy.{name}: the values are differentiable (mean over equal "
@@ -168,7 +170,7 @@ def _set_op(np_fn: Callable, name: str) -> Callable:
     def fn(ar1: Any, ar2: Any, *args: Any, **kwargs: Any) -> Any:
         if not _traced(ar1, ar2):
             return np_fn(ar1, ar2, *args, **kwargs)
-        r = np_fn(np.asarray(_positions(name, ar1)), np.asarray(_positions(name, ar2)),
+        r = np_fn(np.asarray(value_of(ar1)), np.asarray(value_of(ar2)),
                   *args, **kwargs)
         if isinstance(r, tuple):            # intersect1d(..., return_indices=True)
             return (_by_value(name, r[0], [ar1, ar2]),) + tuple(r[1:])
@@ -191,7 +193,7 @@ def sort_complex(a: Any) -> Any:
     if not _traced(a):
         return np.sort_complex(a)
     a = asarray(a)
-    v = np.asarray(_positions("sort_complex", a))
+    v = np.asarray(value_of(a))
     order = np.lexsort((v.imag, v.real), axis=-1) if v.ndim else np.zeros((), np.intp)
     out = take_along_axis(a, order, -1) if v.ndim else a
     dt = np.sort_complex(v[:0] if v.ndim else v.reshape(1)).dtype

@@ -25,11 +25,11 @@ from ..primitives import elementwise as _ew
 from ..primitives import reductions as _red
 from ..primitives import shape as _sh
 from ..primitives import sorting as _so
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 from ._construct import _dtype, asarray
-from ._dispatch import _dispatches, _no_out, _plain
+from ._dispatch import _dispatches, _no_out
 from ._indexing import take_along_axis
-from ._reductions import _var, max, min, prod, sum  # noqa: A004
+from ._reductions import _mask, _prep, max, min, prod, sum  # noqa: A004
 
 __all__ = [
     "bincount", "corrcoef", "cov", "median", "nancumprod", "nancumsum", "nanmax",
@@ -38,15 +38,26 @@ __all__ = [
 ]
 
 
-def _nan_mask(a: Any) -> np.ndarray:
-    return np.isnan(np.asarray(_plain(a)))
+def _plain(x: Any) -> Any:
+    """A value that cannot change which outputs depend on which inputs (a count used
+    as a divisor, an error check)."""
+    return value_of(x, structural=False)
+
+
+def _skip(a: Any, where: Any = True) -> Any:
+    """Where ``a`` is NaN (or ``where`` is False).  A comparison primitive, so global
+    sparsity detection counts both branches of the ``where`` that uses it."""
+    nan = _ew.isnan(a)
+    if where is True:
+        return nan
+    return _ew.logical_or(nan, ~_mask(where, a))
 
 
 def _fill_nan(a: Any, value: float) -> Any:
     a = asarray(a)
     if not np.issubdtype(_dtype(a), np.inexact):
         return a
-    return _ew.where(_nan_mask(a), value, a)
+    return _ew.where(_ew.isnan(a), value, a)
 
 
 @_dispatches(np.nansum)
@@ -63,9 +74,15 @@ def nanprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     return prod(_fill_nan(a, 1.0), axis, dtype, out, keepdims, initial, where)
 
 
-def _all_nan(a: Any, axis: Any, keepdims: bool) -> np.ndarray:
-    return np.all(_nan_mask(a), axis=_red.normalize_axis(axis, np.ndim(a)),
-                  keepdims=keepdims)
+def _nan_slices(a: Any, axis: Any, keepdims: bool) -> np.ndarray:
+    """The all-NaN slices (constant NaN results).  Read without structure first; if
+    there are any, the result's pattern holds at this point only, so read again as
+    structure (global sparsity detection refuses)."""
+    ax = _red.normalize_axis(axis, np.ndim(a))
+    empty = np.all(np.isnan(np.asarray(_plain(a))), axis=ax, keepdims=keepdims)
+    if np.any(empty):
+        value_of(a)
+    return empty
 
 
 def _nan_extreme(name: str, red: Any, fill: float, a: Any, axis: Any, out: Any,
@@ -73,12 +90,10 @@ def _nan_extreme(name: str, red: Any, fill: float, a: Any, axis: Any, out: Any,
     _no_out(name, out)
     a = asarray(a)
     r = red(_fill_nan(a, fill), axis, None, keepdims, initial, where)
-    if not np.issubdtype(_dtype(a), np.inexact):
+    if not np.issubdtype(_dtype(a), np.inexact) or initial is not None:
         return r
-    empty = _all_nan(a, axis, keepdims)
-    if initial is None and np.any(empty):
-        return _ew.where(empty, np.nan, r)
-    return r
+    empty = _nan_slices(a, axis, keepdims)
+    return _ew.where(empty, np.nan, r) if np.any(empty) else r
 
 
 @_dispatches(np.nanmax)
@@ -95,11 +110,18 @@ def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,
     return _nan_extreme("nanmin", min, np.inf, a, axis, out, keepdims, initial, where)
 
 
-def _valid(a: Any, where: Any) -> np.ndarray:
-    ok = ~_nan_mask(a)
-    if where is not True:
-        ok = ok & np.broadcast_to(np.asarray(_plain(where), bool), ok.shape)
-    return ok
+def _nan_moments(name: str, a: Any, axis: Any, dtype: Any, keepdims: bool, where: Any,
+                 mean: Any = None) -> tuple[Any, Any, Any, Any, tuple]:
+    """(the NaN-skipping mean kept as an axis, the skip mask, the counts, the axes)."""
+    a = _prep(a, dtype)
+    ax = _red.normalize_axis(axis, np.ndim(a))
+    skip = _skip(a, where)
+    n = np.sum(~np.asarray(_plain(skip), dtype=bool), axis=ax, keepdims=keepdims)
+    if mean is None:
+        n_kept = np.sum(~np.asarray(_plain(skip), dtype=bool), axis=ax, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = _red.sum(_ew.where(skip, 0.0, a), ax, True) / np.maximum(n_kept, 1)
+    return a, mean, skip, n, ax
 
 
 @_dispatches(np.nanmean)
@@ -107,28 +129,42 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
             keepdims: bool = False, *, where: Any = True) -> Any:
     """Mean of the non-NaN elements (an all-NaN slice gives NaN)."""
     _no_out("nanmean", out)
-    a = asarray(a)
-    ok = _valid(a, where)
+    a = _prep(a, dtype)
     ax = _red.normalize_axis(axis, np.ndim(a))
-    s = sum(_fill_nan(a, 0.0), ax, dtype, None, keepdims, None, ok)
-    n = np.sum(ok, axis=ax, keepdims=keepdims)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    skip = _skip(a, where)
+    n = np.sum(~np.asarray(_plain(skip), dtype=bool), axis=ax, keepdims=keepdims)
+    s = _red.sum(_ew.where(skip, 0.0, a), ax, keepdims)
+    if np.any(n == 0):
+        value_of(skip)          # a constant NaN: this pattern holds here only
         return _ew.where(n > 0, s / np.maximum(n, 1), np.nan)
+    return s / n
 
 
 def _nanvar(name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any,
             keepdims: bool, where: Any, mean: Any, correction: Any) -> Any:
-    a = asarray(a)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return _var(name, _fill_nan(a, 0.0), axis, dtype, out, ddof, keepdims,
-                    _valid(a, where), mean, correction)
+    _no_out(name, out)
+    if correction is not None:
+        if ddof != 0:
+            raise ValueError(f"{name}: ddof and correction can't be provided simultaneously")
+        ddof = correction
+    if np.issubdtype(_dtype(asarray(a)), np.complexfloating):
+        raise TypeError(f"{name}: complex inputs are not supported on traced values")
+    a, mean, skip, n, ax = _nan_moments(name, a, axis, dtype, keepdims, where, mean)
+    d = _ew.where(skip, 0.0, a - mean)
+    dof = n - ddof
+    ss = _red.sum(d * d, ax, keepdims)
+    if np.any(dof <= 0):
+        value_of(skip)          # a constant NaN: this pattern holds here only
+        return _ew.where(dof > 0, ss / np.maximum(dof, 1), np.nan)
+    return ss / dof
 
 
 @_dispatches(np.nanvar)
 def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
            keepdims: bool = False, *, where: Any = True, mean: Any = None,
            correction: Any = None) -> Any:
-    """Variance of the non-NaN elements, ``sum((a - mean)**2) / (N - ddof)``."""
+    """Variance of the non-NaN elements, ``sum((a - mean)**2) / (N - ddof)`` (NaN where
+    ``N - ddof <= 0``)."""
     return _nanvar("nanvar", a, axis, dtype, out, ddof, keepdims, where, mean, correction)
 
 
@@ -139,8 +175,8 @@ def nanstd(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: A
     """Standard deviation of the non-NaN elements; derivative 0 where it is 0."""
     v = _nanvar("nanstd", a, axis, dtype, out, ddof, keepdims, where, mean, correction)
     pos = v > 0
-    return _ew.where(np.isnan(np.asarray(_plain(v))), np.nan,
-                     _ew.where(pos, _ew.sqrt(_ew.where(pos, v, 1.0)), 0.0))
+    return _ew.where(_ew.isnan(v), np.nan, _ew.where(pos, _ew.sqrt(_ew.where(pos, v, 1.0)),
+                                                    0.0))
 
 
 @_dispatches(np.nancumsum)
@@ -189,10 +225,14 @@ def _order_stat(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: boo
     flat, kept, keep = _to_last(a, axis)
     n = np.shape(flat)[-1]
     s = _so.sort(flat, -1)                        # NaN sorts last
-    nan = np.isnan(np.asarray(_plain(flat)))
+    # the NaN count selects elements in the nan-forms (structure); otherwise it only
+    # turns a slice into a constant NaN (read as structure only then)
+    nan = np.isnan(np.asarray(value_of(flat) if skip_nan else _plain(flat)))
+    if not skip_nan and nan.any():
+        value_of(flat)
     cnt = (n - nan.sum(-1)) if skip_nan else np.full(kept, n)
     cnt = np.asarray(cnt)[..., None]              # kept + (1,)
-    qv = np.asarray(_plain(q), dtype=np.float64)
+    qv = np.asarray(value_of(q), dtype=np.float64)
     if np.any((qv < 0) | (qv > 1)) or np.any(np.isnan(qv)):
         raise ValueError("Quantiles must be in the range [0, 1]")
     qs = np.shape(qv)
@@ -231,7 +271,7 @@ def _order_stat(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: boo
             f"{', '.join(repr(m) for m in list(_CONTINUOUS) + list(_DISCRETE))}")
     bad = (cnt == 0) if skip_nan else nan.any(-1, keepdims=True)
     if np.any(bad):
-        out = _ew.where(np.broadcast_to(bad, np.shape(_plain(out))), np.nan, out)
+        out = _ew.where(np.broadcast_to(bad, np.shape(out)), np.nan, out)
     # numpy's layout: q's axes first, then the kept (or keepdims) axes
     shape = keep if keepdims else kept
     out = _sh.reshape(out, kept + qs) if qs else _sh.reshape(out, kept)
@@ -389,15 +429,17 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
     d = diag(c)
     sd = _ew.sqrt(d)
     r = c / _sh.reshape(sd, (-1, 1)) / _sh.reshape(sd, (1, -1))
-    v = np.asarray(_plain(r)).real
-    return _ew.where(v > 1, 1.0, _ew.where(v < -1, -1.0, r))
+    if np.issubdtype(_dtype(r), np.complexfloating):
+        return r
+    # comparison primitives, so that global sparsity counts both branches
+    return _ew.where(_ew.greater(r, 1.0), 1.0, _ew.where(_ew.less(r, -1.0), -1.0, r))
 
 
 @_dispatches(np.bincount)
 def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     """Counts (plain) of each value of the non-negative integers ``x``; with
     ``weights``, their sums per value (differentiable in the weights)."""
-    xv = np.asarray(_plain(x))
+    xv = np.asarray(value_of(x))
     if weights is None or not isinstance(weights, Tracer):
         return np.bincount(xv, None if weights is None else _plain(weights), minlength)
     counts = np.bincount(xv, minlength=minlength)

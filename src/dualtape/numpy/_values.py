@@ -20,9 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..registry import Tracer
+from ..registry import Tracer, value_of
 from ._dispatch import _FUNCS, _UFUNCS
-from ._indexing import _positions
 
 INT = "an integer or boolean result"
 PRED = "a predicate: a plain True/False (computed on the values)"
@@ -92,11 +91,7 @@ _VALUE_FREE = frozenset(
 
 def _strip(tree: Any, name: str, value_free: bool) -> Any:
     if isinstance(tree, Tracer):
-        if value_free:
-            while isinstance(tree, Tracer):
-                tree = tree.primal
-            return tree
-        return _positions(name, tree)
+        return value_of(tree, structural=not value_free)
     if isinstance(tree, (list, tuple)):
         return type(tree)(_strip(t, name, value_free) for t in tree)
     if isinstance(tree, dict):
