@@ -426,3 +426,21 @@ def test_diff_quantile_convolve_on_random_shapes(n, m, axis, order, q, seed):
         d = r.standard_normal(x.shape)
         fd = (f(x + h * d) - f(x - h * d)) / (2 * h)
         np.testing.assert_allclose(np.tensordot(jf, d, d.ndim), fd, rtol=1e-4, atol=1e-6)
+
+
+def test_index_helpers_and_full_at_second_order_in_both_modes():
+    x = np.random.default_rng(3).standard_normal(4)
+    for f in (lambda a: dnp.r_[a[1:], 0.0, a[0] * a[1]] ** 2,
+              lambda a: dnp.c_[a, a ** 2, np.ones(4)] * a[0],
+              lambda a: dnp.r_["0,2", a[:2], a[2:]] ** 2,
+              lambda a: np.full_like(a, a[0] * a[1]) * a,
+              lambda a: dnp.full((2, 2), a[0] ** 2) * a[1]):
+        dt.check_grads(f, (x,), order=2, modes=("fwd", "rev"))
+
+
+def test_importing_the_namespace_loads_no_lazy_numpy_submodule():
+    code = ("import sys, dualtape.numpy; print(sorted(m for m in ('numpy.testing', "
+            "'numpy.f2py', 'numpy.ma', 'numpy.polynomial', 'unittest') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
