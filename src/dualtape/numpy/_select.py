@@ -92,13 +92,15 @@ def piecewise(x: Any, condlist: Any, funclist: Sequence[Any], *args: Any,
 
 # ---- set functions --------------------------------------------------------------------
 def _by_value(name: str, values: np.ndarray, arrays: Sequence[Any]) -> Any:
-    """``values`` (numpy's output, sorted) as a function of the traced ``arrays``: each
+    """``values`` (numpy's output) as a function of the traced ``arrays``: each
     output's derivative is the mean of the input elements equal to it."""
     flat = [_sh.ravel(asarray(a)) for a in arrays]
     src = _sh.concatenate(flat, 0) if len(flat) > 1 else flat[0]
     sv = np.asarray(value_of(src))
     out = np.asarray(values).ravel()
-    k = np.clip(np.searchsorted(out, sv), 0, max(out.size - 1, 0))
+    order = np.argsort(out, kind="stable")      # numpy may return them unsorted
+    k = order[np.clip(np.searchsorted(out[order], sv), 0, max(out.size - 1, 0))] \
+        if out.size else np.zeros(sv.shape, np.intp)
     hit = (out[k] == sv) | (np.isnan(out[k]) & np.isnan(sv)) if out.size else \
         np.zeros(sv.shape, bool)
     counts = np.bincount(k[hit], minlength=out.size)
