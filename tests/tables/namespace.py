@@ -108,6 +108,13 @@ FUNCTIONS: dict[str, Row] = {
     "cov": Row(lambda x, w: np.cov(x) ** 2 + np.cov(x, rowvar=False, aweights=w ** 2 + 0.5)
                .sum() + np.cov(x[0], x[1], bias=True).sum(), _real((3, 4), (3,))),
     "corrcoef": Row(lambda x: np.corrcoef(x) ** 2 + np.corrcoef(x[0], x[1]).sum(), ARR),
+    "histogram": Row(lambda x, w: [np.histogram(x, 3, density=True)[0] * w[0],
+                                   np.histogram(x, 4, weights=w ** 2)[0],
+                                   np.histogram(x, "auto")[1] ** 2,
+                                   np.histogram(x, [-3.0, 0.0, 3.0], weights=w)[0]],
+                     lambda r: (r.permutation(6) * 0.37 + r.uniform(0, 0.1, 6),
+                                r.standard_normal(6))),
+    "histogram_bin_edges": Row(lambda x: np.histogram_bin_edges(x, 3) ** 2, _distinct),
     "bincount": Row(lambda w: np.bincount([0, 1, 1, 3, 0], weights=w) ** 2, VEC),
     # polynomials
     "polyval": Row(lambda p, x: np.polyval(p, x) ** 2, _real((4,), (3,))),

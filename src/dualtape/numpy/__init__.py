@@ -29,6 +29,7 @@ from ._statistics import *  # noqa: F401,F403
 from ._moves import *  # noqa: F401,F403
 from ._select import *  # noqa: F401,F403
 from ._poly import *  # noqa: F401,F403
+from ._histogram import *  # noqa: F401,F403
 from . import _values  # noqa: F401  (plain results and errors for numpy's other functions)
 from ._traced import TracedArray  # noqa: F401
 from . import fft, linalg, random  # noqa: F401,E402  (dnp.linalg, dnp.fft, dnp.random)

@@ -38,11 +38,9 @@ NO_RULE: dict[str, str] = {
     "linalg.eig": _EIG,
     "linalg.eigvals": _EIG,
     "roots": "the eigenvalues of the companion matrix (a general matrix): " + _EIG,
-    "histogram": ("bin counts are piecewise constant but the bin edges move with the "
-                  "data's range; neither part has a rule"),
-    "histogram2d": "as histogram",
-    "histogramdd": "as histogram",
-    "histogram_bin_edges": "as histogram",
+    "histogram2d": ("two-dimensional histograms have no rule (numpy.histogram has one: "
+                    "per-axis edges move with the data's range)"),
+    "histogramdd": "n-dimensional histograms have no rule (numpy.histogram has one)",
     "i0": "the modified Bessel function of order 0 has no rule in dualtape.numpy",
     "bmat": "builds a numpy.matrix; use dualtape.numpy.block for arrays",
     "asmatrix": "builds a numpy.matrix; use 2-D arrays",
