@@ -67,6 +67,7 @@ FUNCTIONS: dict[str, Row] = {
                      + np.heaviside(np.array([0.0, 1.0, 0.0, -1.0]), h) ** 2 * h,
                      lambda r: (r.uniform(0.5, 1.0, 4) * r.choice([-1, 1], 4),
                                 r.standard_normal(4))),
+    "i0": Row(lambda x: np.i0(x) * x, lambda r: (np.r_[r.standard_normal(3) * 3, 0.0, 40.0],)),
     "copysign": Row(lambda x, y: np.copysign(x, y) * x, lambda r: (
         r.uniform(0.5, 2, 4) * r.choice([-1, 1], 4), r.uniform(0.5, 2, 4) * [-1, 1, 1, -1])),
     "nextafter": Row(lambda x: np.nextafter(x, 0.0) ** 2, VEC),

@@ -37,11 +37,11 @@ _EIG = ("eigenvalues of a general (non-symmetric) matrix are complex and have no
 NO_RULE: dict[str, str] = {
     "linalg.eig": _EIG,
     "linalg.eigvals": _EIG,
-    "roots": "the eigenvalues of the companion matrix (a general matrix): " + _EIG,
+    "roots": ("the roots are the eigenvalues of the companion matrix, a general matrix, "
+              "whose eigenvalues have no rule yet"),
     "histogram2d": ("two-dimensional histograms have no rule (numpy.histogram has one: "
                     "per-axis edges move with the data's range)"),
     "histogramdd": "n-dimensional histograms have no rule (numpy.histogram has one)",
-    "i0": "the modified Bessel function of order 0 has no rule in dualtape.numpy",
     "bmat": "builds a numpy.matrix; use dualtape.numpy.block for arrays",
     "asmatrix": "builds a numpy.matrix; use 2-D arrays",
 }
