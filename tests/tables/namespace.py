@@ -14,7 +14,7 @@ import numpy as np
 
 import dualtape.numpy as dnp
 
-from tables import Row, _distinct, _positive, _real
+from tables import Row, _distinct, _real
 
 ARR = _real((3, 4))
 VEC = _real((5,))
@@ -184,4 +184,3 @@ FUNCTIONS: dict[str, Row] = {
     "trim_zeros": Row(_sq(lambda x: np.trim_zeros(x * np.array([0.0, 1.0, 0.0, 1.0, 0.0]))),
                       VEC),
 }
-_ = _positive

@@ -13,14 +13,14 @@ values may be written this way.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from ..primitives import elementwise as _ew
 from ..primitives import shape as _sh
 from ..registry import Tracer, value_of
-from ._construct import _dtype, _has_tracer, asarray
+from ._construct import _has_tracer
 from ._dispatch import _dispatches
 
 __all__ = [
@@ -173,4 +173,3 @@ class _Concatenator:
 
 r_ = _Concatenator(np.r_, "r_")
 c_ = _Concatenator(np.c_, "c_")
-_ = (_dtype, asarray, Sequence)
