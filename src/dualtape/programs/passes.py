@@ -1,0 +1,239 @@
+"""The passes run on a recording before it replays, and the replay plan they produce.
+
+In order:
+
+* constant folding: an instruction whose arguments are all constants runs once, now;
+  a guard on a constant is decided now (it held when recorded);
+* common-subexpression elimination: the same primitive on the same slots with equal
+  parameters is computed once (small constants with equal values are one slot first);
+* dead-code elimination: only what the outputs or a guard read is kept -- in a
+  recorded gradient, the primal values no adjoint equation reads are dropped;
+* release at last use: each step lists the slots it reads for the last time, and the
+  replay drops them, so intermediates do not pile up as on a tape;
+* fusion: maximal chains of elementwise steps on same-sized arrays are marked as
+  groups (the numba back end compiles each group into one kernel).
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .recording import Guard, Instr
+
+__all__ = ["Plan", "plan", "FUSABLE"]
+
+#: Primitives whose value at each element depends only on the same element of each
+#: argument (or on a broadcast scalar), so a chain of them can run as one loop.
+FUSABLE = frozenset({
+    "add", "subtract", "multiply", "divide", "negative", "sin", "cos", "tan", "tanh",
+    "exp", "log", "sqrt", "power", "square", "abs", "sign", "maximum", "minimum",
+    "where", "isfinite", "logical_or", "logical_and", "logical_not", "not_equal", "equal",
+    "less", "less_equal", "greater", "greater_equal", "reshape", "broadcast_to",
+    "sinh", "cosh", "arcsin", "arccos", "arctan", "log1p", "expm1", "reciprocal",
+})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a replay runs: ``steps`` of ``(fn, arg_slots, params, out_slot, release)``,
+    the initial value table ``env0`` (constants filled in), ``out_refs``, and for each
+    step its source (:class:`Instr`, :class:`Guard` or None for a result unpacking)."""
+
+    steps: tuple
+    sources: tuple
+    env0: tuple
+    out_refs: tuple
+    avals: tuple
+    groups: tuple
+    report: dict
+    input_bytes: int
+
+    def memory(self) -> dict:
+        sizes = [_nbytes(a) for a in self.avals]
+        live = kept = peak = 0
+        alive: set = set()
+        for (_, ai, _, o, free), src in zip(self.steps, self.sources):
+            if o < len(sizes) and o not in alive:
+                alive.add(o)
+                live += sizes[o]
+                kept += sizes[o]
+            peak = max(peak, live)
+            for i in free:
+                if i in alive:
+                    alive.discard(i)
+                    live -= sizes[i]
+        return {"peak": peak, "kept": kept, "inputs": self.input_bytes}
+
+
+def _nbytes(aval: tuple) -> int:
+    shape, dtype = aval
+    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+
+
+def _params_key(params: dict) -> Any:
+    try:
+        key = tuple(sorted(params.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def _small_key(v: Any) -> Any:
+    a = np.asarray(v)
+    if a.size > 16 or a.dtype == object:
+        return None
+    return (type(v), a.dtype.str, a.shape, a.tobytes())
+
+
+class _Checker:
+    """A guard as a replay step: raises when the decision comes out differently."""
+
+    __slots__ = ("guard",)
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+
+    def __call__(self, x: Any) -> None:
+        if not self.guard.holds(x):
+            from .program import _Failed
+            raise _Failed(self.guard)
+
+
+def plan(rec: Any, optimize: bool = True) -> Plan:
+    """The replay plan of a recording (see the module docstring for the passes)."""
+    consts = dict(rec.consts)
+    alias: dict[int, int] = {}
+    report = {"recorded": sum(isinstance(s, Instr) for s in rec.steps),
+              "guards": sum(isinstance(s, Guard) for s in rec.steps),
+              "folded": 0, "cse": 0, "dead": 0, "guards_decided": 0}
+
+    def res(s: int) -> int:
+        return alias.get(s, s)
+
+    if optimize:
+        by_value: dict = {}
+        for s, v in consts.items():
+            k = _small_key(v)
+            if k is not None:
+                alias[s] = by_value.setdefault(k, s)
+    steps: list = []
+    seen: dict = {}
+    for st in rec.steps:
+        if isinstance(st, Guard):
+            s = res(st.slot)
+            if optimize and s in consts:
+                report["guards_decided"] += 1
+                continue
+            steps.append(Guard(st.kind, s, st.outcome, st.where))
+            continue
+        args = tuple(res(a) for a in st.args)
+        ins = Instr(st.prim, args, st.params, st.outs, st.derivative)
+        if optimize and all(a in consts for a in args):
+            ans = st.prim.impl(*[consts[a] for a in args], **st.params)
+            for o, v in zip(st.outs, ans if st.prim.multiple_results else (ans,)):
+                consts[o] = v
+            report["folded"] += 1
+            continue
+        if optimize:
+            pk = _params_key(st.params)
+            if pk is not None:
+                key = (id(st.prim), args, pk)
+                prev = seen.get(key)
+                if prev is not None:
+                    for o, p in zip(st.outs, prev):
+                        alias[o] = p
+                    report["cse"] += 1
+                    continue
+                seen[key] = st.outs
+        steps.append(ins)
+    out_refs = tuple(("slot", res(r[1])) if r[0] == "slot" else r for r in rec.out_refs)
+    for i, r in enumerate(out_refs):
+        if r[0] == "slot" and r[1] in consts:
+            out_refs = out_refs[:i] + (("const", consts[r[1]]),) + out_refs[i + 1:]
+
+    # dead code: walk back from the outputs and the guards
+    live = {r[1] for r in out_refs if r[0] == "slot"}
+    kept: list = []
+    for st in reversed(steps):
+        if isinstance(st, Guard):
+            live.add(st.slot)
+            kept.append(st)
+        elif not optimize or any(o in live for o in st.outs):
+            live.update(st.args)
+            kept.append(st)
+        else:
+            report["dead"] += 1
+    kept.reverse()
+
+    # last uses, then the executable steps
+    outs_live = {r[1] for r in out_refs if r[0] == "slot"}
+    last: dict[int, int] = {}
+    for k, st in enumerate(kept):
+        for a in (st.args if isinstance(st, Instr) else (st.slot,)):
+            last[a] = k
+    release: list[list] = [[] for _ in kept]
+    for s, k in last.items():
+        if s not in outs_live and s not in consts:
+            release[k].append(s)
+    for k, st in enumerate(kept):          # results nobody reads go at once
+        if isinstance(st, Instr):
+            release[k].extend(o for o in st.outs if o not in last and o not in outs_live)
+
+    n = rec.nslots
+    scratch = n
+    exe, sources = [], []
+    for k, st in enumerate(kept):
+        free = tuple(release[k])
+        if isinstance(st, Guard):
+            exe.append((_Checker(st), (st.slot,), {}, scratch, free))
+            sources.append(st)
+        elif st.prim.multiple_results:
+            tmp = scratch + 1
+            exe.append((st.prim.impl, st.args, st.params, tmp, ()))
+            sources.append(st)
+            for j, o in enumerate(st.outs):
+                exe.append((operator.itemgetter(j), (tmp,), {}, o,
+                            free if j == len(st.outs) - 1 else ()))
+                sources.append(None)
+        else:
+            exe.append((st.prim.impl, st.args, st.params, st.outs[0], free))
+            sources.append(st)
+    env0 = [None] * (n + 2)
+    for s, v in consts.items():
+        env0[s] = v
+    report["replayed"] = sum(isinstance(s, Instr) for s in kept)
+    report["release"] = True
+    groups = _fusion_groups(kept, rec.avals) if optimize else ()
+    report["fused_groups"] = len(groups)
+    report["fused_steps"] = sum(len(g) for g in groups)
+    input_bytes = sum(_nbytes(rec.avals[s]) for s in rec.in_slots)
+    return Plan(tuple(exe), tuple(sources), tuple(env0), out_refs, rec.avals,
+                groups, report, input_bytes)
+
+
+def _fusion_groups(steps: list, avals: tuple) -> tuple:
+    """Maximal runs of consecutive fusable instructions over one element count (every
+    array argument has that many elements or one); runs of one are left alone."""
+    groups, cur, size = [], [], None
+    for k, st in enumerate(steps):
+        n = None
+        if isinstance(st, Instr) and st.prim.name in FUSABLE and not st.prim.multiple_results:
+            n = int(np.prod(avals[st.outs[0]][0], dtype=np.int64))
+            sizes = {int(np.prod(avals[a][0], dtype=np.int64)) for a in st.args}
+            if not sizes <= {1, n}:
+                n = None
+        if n is not None and (size is None or n == size):
+            cur.append(k)
+            size = n
+            continue
+        if len(cur) > 1:
+            groups.append(tuple(cur))
+        cur, size = ([k], n) if n is not None else ([], None)
+    if len(cur) > 1:
+        groups.append(tuple(cur))
+    return tuple(groups)
