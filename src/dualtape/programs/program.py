@@ -64,6 +64,8 @@ class Recording:
         self.consts = {s: v for s, (v, k) in enumerate(zip(trace.values, trace.kinds))
                        if k == "const"}
         self.steps = tuple(trace.steps)
+        self.seeds = tuple(trace.seeds)
+        self.example = {s: trace.values[s] for s in parts["in_slots"]}
         self.in_slots = parts["in_slots"]
         self.in_tree = parts["in_tree"]
         self.in_sig = parts["in_sig"]
@@ -79,6 +81,9 @@ class Recording:
     @property
     def instructions(self) -> tuple:
         return tuple(s for s in self.steps if isinstance(s, Instr))
+
+    def _input_value(self, s: int) -> Any:
+        return self.example[s]
 
     @property
     def guards(self) -> tuple:

@@ -141,7 +141,7 @@ class RecordTrace(Trace):
     """The recording context: a value table (inputs, constants, results) and the list
     of instructions and guards appended in the order they ran."""
 
-    __slots__ = ("values", "kinds", "steps", "const_ids")
+    __slots__ = ("values", "kinds", "steps", "const_ids", "seeds")
     mode = "record"
 
     def __init__(self) -> None:
@@ -150,6 +150,7 @@ class RecordTrace(Trace):
         self.kinds: list = []        # slot -> "input" | "const" | "result"
         self.steps: list = []        # Instr and Guard, in order
         self.const_ids: dict = {}    # id(python object) -> slot, for repeated constants
+        self.seeds: list = []        # constant slots that are seeds a mode created
 
     def new_slot(self, value: Any, kind: str) -> int:
         self.values.append(value)
@@ -308,7 +309,9 @@ def trace_function(f: Callable, args: tuple, kwargs: dict) -> dict:
         # recorded derivative starts from a visible v̄ = 1 rather than a folded literal
         if isinstance(x, Tracer) or trace.finished:
             return x
-        return Recorded(np.asarray(x), trace, trace.constant(np.asarray(x)))
+        s = trace.constant(np.asarray(x))
+        trace.seeds.append(s)
+        return Recorded(trace.values[s], trace, s)
 
     new = unflatten(tree, wrapped)
     if kwargs:
