@@ -133,6 +133,15 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
             continue
         args = tuple(res(a) for a in st.args)
         ins = Instr(st.prim, args, st.params, st.outs, st.derivative)
+        if optimize:
+            same = _identity(st.prim.name, args, consts, rec.avals, st.outs[0])
+            if same is not None:
+                if isinstance(same, int):
+                    alias[st.outs[0]] = res(same)
+                else:
+                    consts[st.outs[0]] = same[0]
+                report["simplified"] = report.get("simplified", 0) + 1
+                continue
         if optimize and all(a in consts for a in args):
             ans = st.prim.impl(*[consts[a] for a in args], **st.params)
             for o, v in zip(st.outs, ans if st.prim.multiple_results else (ans,)):
@@ -214,6 +223,43 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
     input_bytes = sum(_nbytes(rec.avals[s]) for s in rec.in_slots)
     return Plan(tuple(exe), tuple(sources), tuple(env0), out_refs, rec.avals,
                 groups, report, input_bytes)
+
+
+def _is(v: Any, x: float) -> bool:
+    a = np.asarray(v)
+    return a.dtype.kind in "biuf" and a.size > 0 and bool((a == x).all())
+
+
+def _identity(name: str, args: tuple, consts: dict, avals: tuple, out: int) -> Any:
+    """An instruction that is one of its arguments (a slot) or a constant (a 1-tuple),
+    exactly, whatever the other argument's value: x * 1, x / 1, x - 0, where with a
+    constant condition, logical_or with True, a reshape to the same shape."""
+    if len(args) == 2:
+        a, b = args
+        keep = None
+        if name == "multiply":
+            keep = a if b in consts and _is(consts[b], 1) else \
+                b if a in consts and _is(consts[a], 1) else None
+        elif name in ("divide", "power") and b in consts and _is(consts[b], 1):
+            keep = a
+        elif name == "subtract" and b in consts and _is(consts[b], 0):
+            keep = a
+        elif name in ("logical_or", "logical_and"):
+            for c, other in ((a, b), (b, a)):
+                if c in consts and _is(consts[c], name == "logical_or"):
+                    return (np.full(avals[out][0], name == "logical_or", dtype=bool),)
+        if keep is not None and avals[keep] == avals[out]:
+            return keep
+        return None
+    if name == "where" and len(args) == 3 and args[0] in consts:
+        c = np.asarray(consts[args[0]])
+        pick = args[1] if c.all() else args[2] if not c.any() else None
+        if pick is not None and avals[pick] == avals[out]:
+            return pick
+        return None
+    if name in ("reshape", "broadcast_to") and len(args) == 1 and avals[args[0]] == avals[out]:
+        return args[0]
+    return None
 
 
 def _fusion_groups(steps: list, avals: tuple) -> tuple:

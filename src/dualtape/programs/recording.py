@@ -84,11 +84,11 @@ class Guard:
             return _finite(x) == self.outcome
         return _same_value(x, self.outcome)
 
-    def describe(self) -> str:
+    def describe(self, name: str | None = None) -> str:
         what = {"bool": "truth value", "int": "integer value", "float": "float value",
                 "finite": "finiteness", "value": "value"}[self.kind]
         out = self.outcome if self.kind != "value" else _short(self.outcome)
-        return f"{what} of v{self.slot} was {out} at {self.where}"
+        return f"{what} of {name or f'slot {self.slot}'} was {out} at {self.where}"
 
 
 def _is_int(x: Any) -> bool:

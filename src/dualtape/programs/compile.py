@@ -1,0 +1,337 @@
+"""Generated code: the program as straight-line Python, and numba kernels for its
+fused elementwise chains.
+
+``source(rec)`` writes ``def program(x1, ..., xn): ...; return y`` with one line per
+primitive (numpy's own function where the primitive's implementation is one), each
+guard as an ``if ...: raise GuardFailed`` at the place it was recorded, and, in the
+optimized form, ``del`` at each value's last use.  ``compile_program`` executes that
+source; with numba, each fusion group of the plan becomes one compiled loop.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any, Callable
+
+import numpy as np
+
+from .._api import flatten, unflatten
+from .passes import FUSABLE
+from .recording import Guard, Instr, _same_value
+from .show import names
+
+__all__ = ["GuardFailed", "compile_program", "same_value", "source"]
+
+
+class GuardFailed(Exception):
+    """Raised by generated code when the input would take another path."""
+
+
+same_value = _same_value
+
+
+def _ident(name: str) -> str:
+    """A textbook name (v₋₁, s₁, c₀) as a Python identifier (v_m1, s1, c0)."""
+    table = str.maketrans("₋₀₁₂₃₄₅₆₇₈₉", "-0123456789")
+    s = name.translate(table)
+    return s[0] + ("_m" + s[2:] if s[1:2] == "-" else s[1:])
+
+
+def _lit(v: Any) -> str | None:
+    """Python source for a parameter or small constant, or None if it has none."""
+    if v is None or isinstance(v, (bool, int, str)):
+        return repr(v)
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else f"float({str(v)!r})"
+    if isinstance(v, np.generic) and v.dtype.kind in "biuf":
+        return f"np.{v.dtype.name}({_lit(v.item())})"
+    if isinstance(v, np.dtype):
+        return f"np.dtype({v.str!r})"
+    if isinstance(v, type) and issubclass(v, np.generic):
+        return f"np.{v.__name__}"
+    if isinstance(v, slice):
+        return f"slice({_lit(v.start)}, {_lit(v.stop)}, {_lit(v.step)})"
+    if isinstance(v, (tuple, list)):
+        parts = [_lit(e) for e in v]
+        if any(p is None for p in parts):
+            return None
+        inner = ", ".join(parts) + ("," if isinstance(v, tuple) and len(v) == 1 else "")
+        return f"({inner})" if isinstance(v, tuple) else f"[{inner}]"
+    if v is Ellipsis:
+        return "Ellipsis"
+    if isinstance(v, np.ndarray) and v.size <= 16 and v.dtype.kind in "biuf":
+        return f"np.array({v.tolist()!r}, dtype={v.dtype.str!r})"
+    return None
+
+
+def _fn_name(prim: Any) -> tuple[str, bool]:
+    impl = prim.impl
+    nm = getattr(impl, "__name__", "")
+    for mod, pre in ((np, "np."), (np.linalg, "np.linalg."), (np.fft, "np.fft.")):
+        if nm and getattr(mod, nm, None) is impl:
+            return pre + nm, True
+    return f"{prim.name}_impl", False
+
+
+def _program_parts(rec: Any, optimized: bool) -> tuple:
+    if optimized:
+        plan = rec.plan
+        steps = [s for s in plan.sources if s is not None]
+        consts = {s: v for s, v in enumerate(plan.env0) if v is not None}
+        frees = []
+        for (_, _, _, _, free), src in zip(plan.steps, plan.sources):
+            if src is None:
+                frees[-1] = frees[-1] + tuple(free)
+            else:
+                frees.append(tuple(free))
+        return steps, consts, plan.out_refs, frees
+    return list(rec.steps), dict(rec.consts), rec.out_refs, [()] * len(rec.steps)
+
+
+def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str, dict]:
+    """(source, namespace): the namespace holds what the source refers to by name
+    (implementations that are not numpy's, constants and parameters without a
+    literal).  ``groups`` (step index -> kernel call) replaces fused runs."""
+    nm = names(rec)
+    steps, consts, out_refs, frees = _program_parts(rec, optimized)
+    ns: dict = {"np": np, "GuardFailed": GuardFailed, "same_value": same_value}
+    header: list = []
+    body: list = []
+
+    def ref(s: int) -> str:
+        if s in consts:
+            lit = _lit(consts[s])
+            if lit is not None and np.size(consts[s]) == 1 and s not in rec.seeds:
+                return lit
+            key = _ident(nm[s]) if s in nm and nm[s][0] in "cs" else f"k{s}"
+            if key not in ns:
+                ns[key] = consts[s]
+                header.append(f"{key} = {lit}" if lit is not None else
+                              f"{key} = constants[{key!r}]   # {consts[s].dtype}"
+                              f"{list(np.shape(consts[s]))}")
+            return key
+        return _ident(nm[s]) if s in nm else f"t{s}"
+
+    inputs = [_ident(nm[s]) for s in rec.in_slots]
+    sweep = None
+    skip: set = set()
+    for k, st in enumerate(steps):
+        if k in skip:
+            continue
+        if groups and k in groups:
+            line, covered = groups[k](ref)
+            ns.update(groups[k].ns)
+            body.append(line)
+            skip.update(covered)
+            continue
+        if isinstance(st, Guard):
+            x = ref(st.slot)
+            cond = {"bool": f"bool({x}) is not {st.outcome!r}",
+                    "int": f"int({x}) != {st.outcome!r}",
+                    "float": f"not same_value(float({x}), {st.outcome!r})",
+                    "finite": f"{'not ' if st.outcome else ''}np.isfinite({x}).all()"}.get(
+                st.kind)
+            if cond is None:
+                ns[f"g{k}"] = st.outcome
+                cond = f"not same_value({x}, g{k})"
+            body.append(f"if {cond}:   # guard recorded at {st.where}")
+            body.append(f"    raise GuardFailed({st.describe(nm.get(st.slot)).strip()!r})")
+        else:
+            if st.derivative != sweep and (sweep is not None or st.derivative):
+                body.append("# adjoint / tangent sweep (derivative rules)" if st.derivative
+                            else "# primal")
+            sweep = st.derivative
+            fn, builtin = _fn_name(st.prim)
+            if not builtin:
+                key = fn if ns.get(fn, st.prim.impl) is st.prim.impl else f"{fn}{k}"
+                fn = key
+                if key not in ns:
+                    ns[key] = st.prim.impl
+                    header.append(f"{key} = lookup({st.prim.name!r}).impl"
+                                  if not st.prim.user else
+                                  f"{key} = ...   # the implementation of user primitive "
+                                  f"{st.prim.name!r}")
+            args = [ref(a) for a in st.args]
+            for p, v in st.params.items():
+                lit = _lit(v)
+                if lit is None:
+                    key = f"p{k}_{p}"
+                    ns[key] = v
+                    header.append(f"{key} = params[{key!r}]")
+                    lit = key
+                args.append(f"{p}={lit}")
+            lhs = ", ".join(ref(o) for o in st.outs)
+            if st.prim.multiple_results and len(st.outs) == 1:
+                lhs += ","
+            body.append(f"{lhs} = {fn}({', '.join(args)})")
+        if optimized and frees[k]:
+            dead = [ref(s) for s in frees[k] if s not in consts and s not in rec.in_slots]
+            if dead:
+                body.append(f"del {', '.join(dead)}")
+    outs = [ref(r[1]) if r[0] == "slot" else repr(r[1]) for r in out_refs]
+    ret = ", ".join(outs) + ("," if len(outs) == 1 else "")
+    lines = ["import numpy as np",
+             "from dualtape.registry import lookup",
+             "from dualtape.programs.compile import GuardFailed, same_value", ""]
+    lines += header + ([""] if header else [])
+    lines.append(f"def program({', '.join(inputs)}):")
+    lines += ["    " + b for b in body]
+    lines.append(f"    return ({ret})")
+    return "\n".join(lines) + "\n", ns
+
+
+def source(rec: Any, optimized: bool = False) -> str:
+    """The program as runnable Python (see the module docstring)."""
+    return generate(rec, optimized)[0]
+
+
+# ---- the compiled callables -------------------------------------------------------------
+_kernel_cache: dict = {}
+_kernel_lock = threading.Lock()
+
+
+def compile_program(prog: Any, backend: str = "auto") -> Callable:
+    """A function replaying ``prog``'s first recording through generated code."""
+    if backend not in ("auto", "python", "numba"):
+        raise ValueError(f"compile: backend must be 'auto', 'python' or 'numba', not "
+                         f"{backend!r}")
+    rec = prog.recording
+    groups = None
+    if backend != "python":
+        nb = _numba()
+        if nb is None and backend == "numba":
+            raise ImportError("compile(backend='numba') needs numba (pip install numba); "
+                              "backend='python' or 'auto' work without it")
+        if nb is not None:
+            groups = _kernels(rec, nb)
+    src, ns = generate(rec, True, groups)
+    code = src.split("\n", 3)[3]          # the imports are in the namespace already
+    exec(compile(code, f"<program {getattr(prog._f, '__name__', 'f')}>", "exec"), ns)
+    fn = ns["program"]
+    in_slots = rec.in_slots
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        leaves, tree = flatten(args + (kwargs,) if kwargs else args)
+        if tree != rec.in_tree or not rec.matches(leaves):
+            return prog(*args, **kwargs)
+        xs = [np.asarray(v) for v, st in zip(leaves, rec.statics) if st is None]
+        if len(xs) != len(in_slots):
+            return prog(*args, **kwargs)
+        try:
+            out = fn(*xs)
+        except GuardFailed:
+            return prog(*args, **kwargs)
+        return unflatten(rec.out_tree, list(out))
+    run.source = src
+    run.backend = "numba" if groups else "python"
+    return run
+
+
+def _numba() -> Any:
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba
+
+
+_SCALAR = {
+    "add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+    "divide": "({0} / {1})", "negative": "(-{0})", "power": "({0} ** {1})",
+    "sin": "np.sin({0})", "cos": "np.cos({0})", "tan": "np.tan({0})",
+    "tanh": "np.tanh({0})", "exp": "np.exp({0})", "log": "np.log({0})",
+    "sqrt": "np.sqrt({0})", "square": "({0} * {0})", "abs": "abs({0})",
+    "sinh": "np.sinh({0})", "cosh": "np.cosh({0})", "arcsin": "np.arcsin({0})",
+    "arccos": "np.arccos({0})", "arctan": "np.arctan({0})", "log1p": "np.log1p({0})",
+    "expm1": "np.expm1({0})", "reciprocal": "(1.0 / {0})", "sign": "np.sign({0})",
+    "maximum": "np.maximum({0}, {1})", "minimum": "np.minimum({0}, {1})",
+    "where": "({1} if {0} else {2})", "isfinite": "np.isfinite({0})",
+    "logical_or": "({0} or {1})", "logical_and": "({0} and {1})",
+    "logical_not": "(not {0})", "not_equal": "({0} != {1})", "equal": "({0} == {1})",
+    "less": "({0} < {1})", "less_equal": "({0} <= {1})", "greater": "({0} > {1})",
+    "greater_equal": "({0} >= {1})", "reshape": "{0}", "broadcast_to": "{0}",
+}
+assert set(_SCALAR) == set(FUSABLE)
+
+
+def _kernels(rec: Any, numba: Any) -> dict:
+    """step index -> a function writing the kernel call for each fusion group."""
+    plan = rec.plan
+    steps = [s for s in plan.sources if s is not None]
+    consts = {s: v for s, v in enumerate(plan.env0) if v is not None}
+    reads_after: dict[int, int] = {}
+    for k, st in enumerate(steps):
+        for a in (st.args if isinstance(st, Instr) else (st.slot,)):
+            reads_after[a] = k
+    outputs = {r[1] for r in plan.out_refs if r[0] == "slot"}
+    calls: dict = {}
+    for g in plan.groups:
+        ins: list = []
+        made: set = set()
+        body: list = []
+        for k in g:
+            st = steps[k]
+            if st.prim.multiple_results or st.prim.name not in _SCALAR:
+                break
+            terms = []
+            for a in st.args:
+                if a in made:
+                    terms.append(f"t{a}")
+                elif a in consts and np.size(consts[a]) == 1 and \
+                        np.asarray(consts[a]).dtype.kind in "biuf":
+                    terms.append(repr(np.asarray(consts[a]).reshape(()).item()))
+                else:
+                    if a not in ins:
+                        ins.append(a)
+                    terms.append(f"a{ins.index(a)}[i if a{ins.index(a)}.size > 1 else 0]")
+            o = st.outs[0]
+            body.append(f"t{o} = {_SCALAR[st.prim.name].format(*terms)}")
+            made.add(o)
+        else:
+            last = g[-1]
+            outs = [o for o in made if o in outputs or reads_after.get(o, -1) > last]
+            if not outs:
+                continue
+            src = _kernel_source(ins, outs, body)
+            kern = _jit(numba, src)
+            calls[g[0]] = _call_writer(kern, ins, outs, plan.avals, g, len(calls))
+    return calls
+
+
+def _kernel_source(ins: list, outs: list, body: list) -> str:
+    args = ", ".join([f"a{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outs))])
+    lines = [f"def kernel(n, {args}):", "    for i in range(n):"]
+    lines += ["        " + b for b in body]
+    lines += [f"        o{j}[i] = t{o}" for j, o in enumerate(outs)]
+    return "\n".join(lines) + "\n"
+
+
+def _jit(numba: Any, src: str) -> Callable:
+    with _kernel_lock:
+        kern = _kernel_cache.get(src)
+        if kern is None:
+            ns: dict = {"np": np}
+            exec(src, ns)
+            kern = numba.njit(error_model="numpy", nogil=True)(ns["kernel"])
+            _kernel_cache[src] = kern
+        return kern
+
+
+def _call_writer(kern: Callable, ins: list, outs: list, avals: tuple, group: tuple,
+                 j: int) -> Callable:
+    def write(ref: Callable) -> tuple[str, tuple]:
+        shapes = [avals[o] for o in outs]
+        n = int(np.prod(shapes[0][0], dtype=np.int64))
+        name = f"kernel{j}"
+        write.ns[name] = kern
+        alloc = "; ".join(f"{ref(o)} = np.empty({s!r}, dtype=np.{np.dtype(d).name})"
+                          for o, (s, d) in zip(outs, shapes))
+        args = [f"np.ravel({ref(a)})" for a in ins] + \
+               [f"{ref(o)}.reshape(-1)" for o in outs]
+        # a 0-d result is a numpy scalar, as numpy's own functions return it
+        scal = "".join(f"; {ref(o)} = {ref(o)}[()]" for o, (s, _) in zip(outs, shapes)
+                       if s == ())
+        return f"{alloc}; {name}({n}, {', '.join(args)}){scal}", group
+    write.ns = {}
+    return write
