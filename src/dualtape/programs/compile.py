@@ -127,14 +127,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
             continue
         if isinstance(st, Guard):
             x = ref(st.slot)
-            cond = {"bool": f"bool({x}) is not {st.outcome!r}",
-                    "int": f"int({x}) != {st.outcome!r}",
-                    "float": f"not same_value(float({x}), {st.outcome!r})",
-                    "finite": f"{'not ' if st.outcome else ''}np.isfinite({x}).all()"}.get(
-                st.kind)
-            if cond is None:
-                ns[f"g{k}"] = st.outcome
-                cond = f"not same_value({x}, g{k})"
+            cond = _guard_condition(st, x, k, ns)
             body.append(f"if {cond}:   # guard recorded at {st.where}")
             body.append(f"    raise GuardFailed({st.describe(nm.get(st.slot)).strip()!r})")
         else:
@@ -169,16 +162,40 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
             dead = [ref(s) for s in frees[k] if s not in consts and s not in rec.in_slots]
             if dead:
                 body.append(f"del {', '.join(dead)}")
-    outs = [ref(r[1]) if r[0] == "slot" else repr(r[1]) for r in out_refs]
+    outs = []
+    for j, r in enumerate(out_refs):
+        if r[0] == "slot":
+            outs.append(ref(r[1]))
+        else:                                 # an output that is a constant
+            lit = _lit(r[1])
+            if lit is None:
+                ns[f"out{j}"] = r[1]
+                header.append(f"out{j} = constants['out{j}']")
+                lit = f"out{j}"
+            outs.append(lit)
     ret = ", ".join(outs) + ("," if len(outs) == 1 else "")
     lines = ["import numpy as np",
              "from dualtape.registry import lookup",
              "from dualtape.programs.compile import GuardFailed, same_value", ""]
     lines += header + ([""] if header else [])
-    lines.append(f"def program({', '.join(inputs)}):")
-    lines += ["    " + b for b in body]
-    lines.append(f"    return ({ret})")
-    return "\n".join(lines) + "\n", ns
+    defn = [f"def program({', '.join(inputs)}):"] + ["    " + b for b in body]
+    defn.append(f"    return ({ret})")
+    ns["__definition__"] = "\n".join(defn) + "\n"
+    return "\n".join(lines + defn) + "\n", ns
+
+
+def _guard_condition(g: Guard, x: str, k: int, ns: dict) -> str:
+    """Python for "the guard ``g`` on ``x`` fails"."""
+    if g.kind == "bool":
+        return f"bool({x}) is not {g.outcome!r}"
+    if g.kind == "int":
+        return f"int({x}) != {g.outcome!r}"
+    if g.kind == "float":
+        return f"not same_value(float({x}), {g.outcome!r})"
+    if g.kind == "finite":
+        return f"{'not ' if g.outcome else ''}np.isfinite({x}).all()"
+    ns[f"g{k}"] = g.outcome
+    return f"not same_value({x}, g{k})"
 
 
 def source(rec: Any, optimized: bool = False) -> str:
@@ -205,10 +222,8 @@ def compile_program(prog: Any, backend: str = "auto") -> Callable:
                               "backend='python' or 'auto' work without it")
         if nb is not None:
             groups = _kernels(rec, nb)
-    src, ns = generate(rec, True, groups)
-    code = src.split("\n", 3)[3]          # the imports are in the namespace already
-    exec(compile(code, f"<program {getattr(prog._f, '__name__', 'f')}>", "exec"), ns)
-    fn = ns["program"]
+    fn = compile_plan(rec, groups)
+    src = fn.source
     in_slots = rec.in_slots
 
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -226,6 +241,17 @@ def compile_program(prog: Any, backend: str = "auto") -> Callable:
     run.source = src
     run.backend = "numba" if groups else "python"
     return run
+
+
+def compile_plan(rec: Any, groups: dict | None) -> Callable:
+    """The optimized plan of ``rec`` as a Python function of the input arrays
+    returning the tuple of output leaves; raises GuardFailed on a failed guard."""
+    src, ns = generate(rec, True, groups)
+    # only the definition: what the header names is in the namespace already
+    exec(compile(ns.pop("__definition__"), "<dualtape program>", "exec"), ns)
+    fn = ns["program"]
+    fn.source = src
+    return fn
 
 
 def _numba() -> Any:

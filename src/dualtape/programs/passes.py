@@ -101,7 +101,7 @@ class _Checker:
     def __call__(self, x: Any) -> None:
         if not self.guard.holds(x):
             from .program import _Failed
-            raise _Failed(self.guard)
+            raise _Failed(self.guard.describe())
 
 
 def plan(rec: Any, optimize: bool = True) -> Plan:

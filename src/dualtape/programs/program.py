@@ -20,6 +20,7 @@ import numpy as np
 from .._api import flatten, unflatten
 from ..registry import Tracer, bind
 from .passes import Plan, plan
+from .compile import GuardFailed as GuardFailed_
 from .recording import Guard, Instr, _dtype, trace_function
 
 __all__ = ["GuardError", "Program", "ProgramStats", "Recording", "record", "recorded"]
@@ -30,10 +31,7 @@ class GuardError(RuntimeError):
 
 
 class _Failed(Exception):
-    __slots__ = ("guard",)
-
-    def __init__(self, guard: Any) -> None:
-        self.guard = guard
+    """A guard did not hold during a replay (its description is the message)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,8 @@ class Recording:
         self._first = [trace.values[r[1]] if r[0] == "slot" else r[1] for r in self.out_refs]
         self.plan: Plan = plan(self)
         self._traced: tuple | None = None
+        self._fast: Callable | None = None
+        self._lock = threading.Lock()
 
     @property
     def instructions(self) -> tuple:
@@ -107,12 +107,32 @@ class Recording:
         return True
 
     def run(self, leaves: list) -> list:
-        """Replay at the input leaves (signature already checked); raises _Failed."""
-        traced = any(isinstance(v, Tracer) for v in leaves)
-        steps = self._traced_steps() if traced else self.plan.steps
+        """Replay at the input leaves (signature already checked); raises _Failed.
+
+        Plain inputs run the plan as straight-line Python (generated once, on first
+        use); traced inputs (a replay under a transform) step through the plan with
+        ``bind``, so the transform sees every primitive."""
+        xs = [v for v, st in zip(leaves, self.statics) if st is None]
+        if any(isinstance(v, Tracer) for v in xs):
+            return self._interpret(xs, self._traced_steps())
+        fast = self._fast or self._build()
+        try:
+            out = fast(*[v if type(v) is np.ndarray else np.asarray(v) for v in xs])
+        except GuardFailed_ as e:
+            raise _Failed(str(e)) from None
+        return list(out)
+
+    def _build(self) -> Callable:
+        from .compile import compile_plan
+        with self._lock:
+            if self._fast is None:
+                self._fast = compile_plan(self, None)
+        return self._fast
+
+    def _interpret(self, xs: list, steps: tuple) -> list:
         env = list(self.plan.env0)
-        for s, v in zip(self.in_slots, (v for v, st in zip(leaves, self.statics) if st is None)):
-            env[s] = v if traced or type(v) is np.ndarray else np.asarray(v)
+        for s, v in zip(self.in_slots, xs):
+            env[s] = v
         for fn, ai, kw, o, free in steps:
             env[o] = fn(*[env[i] for i in ai], **kw)
             for i in free:
@@ -181,7 +201,7 @@ class Program:
                 out = rec.run(leaves)
             except _Failed as e:
                 failures += 1
-                last = e.guard.describe()
+                last = str(e)
                 continue
             self._count(0, failures)
             return unflatten(rec.out_tree, out)
