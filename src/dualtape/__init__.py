@@ -14,7 +14,7 @@ from .testing import check_grads
 __version__ = "0.1.0"
 
 __all__ = [
-    "Counts", "Dual", "GuardError", "JacobianInfo", "Program", "__version__", "check_grads", "count", "defjvp",
-    "defprimitive", "defvjp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
-    "record", "recorded", "sparsity", "value_and_grad", "vjp",
+    "Counts", "Dual", "GuardError", "JacobianInfo", "Program", "__version__", "check_grads",
+    "count", "defjvp", "defprimitive", "defvjp", "grad", "hessian", "hvp", "jacfwd",
+    "jacobian", "jacrev", "jvp", "record", "recorded", "sparsity", "value_and_grad", "vjp",
 ]

@@ -173,7 +173,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
                 header.append(f"out{j} = constants['out{j}']")
                 lit = f"out{j}"
             outs.append(lit)
-    ret = ", ".join(outs) + ("," if len(outs) == 1 else "")
+    ret = ", ".join(outs) if len(outs) != 1 else outs[0]
     lines = ["import numpy as np",
              "from dualtape.registry import lookup",
              "from dualtape.programs.compile import GuardFailed, same_value", ""]
@@ -237,7 +237,7 @@ def compile_program(prog: Any, backend: str = "auto") -> Callable:
             out = fn(*xs)
         except GuardFailed:
             return prog(*args, **kwargs)
-        return unflatten(rec.out_tree, list(out))
+        return unflatten(rec.out_tree, [out] if len(rec.out_refs) == 1 else list(out))
     run.source = src
     run.backend = "numba" if groups else "python"
     return run

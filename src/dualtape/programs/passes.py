@@ -56,7 +56,7 @@ class Plan:
         sizes = [_nbytes(a) for a in self.avals]
         live = kept = peak = 0
         alive: set = set()
-        for (_, ai, _, o, free), src in zip(self.steps, self.sources):
+        for _fn, _ai, _kw, o, free in self.steps:
             if o < len(sizes) and o not in alive:
                 alive.add(o)
                 live += sizes[o]
@@ -245,7 +245,7 @@ def _identity(name: str, args: tuple, consts: dict, avals: tuple, out: int) -> A
         elif name == "subtract" and b in consts and _is(consts[b], 0):
             keep = a
         elif name in ("logical_or", "logical_and"):
-            for c, other in ((a, b), (b, a)):
+            for c in (a, b):
                 if c in consts and _is(consts[c], name == "logical_or"):
                     return (np.full(avals[out][0], name == "logical_or", dtype=bool),)
         if keep is not None and avals[keep] == avals[out]:

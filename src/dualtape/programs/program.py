@@ -120,7 +120,7 @@ class Recording:
             out = fast(*[v if type(v) is np.ndarray else np.asarray(v) for v in xs])
         except GuardFailed_ as e:
             raise _Failed(str(e)) from None
-        return list(out)
+        return [out] if len(self.out_refs) == 1 else list(out)
 
     def _build(self) -> Callable:
         from .compile import compile_plan

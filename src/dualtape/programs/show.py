@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import unicodedata
 import warnings
 from typing import Any
 
@@ -304,11 +305,11 @@ def table(prog: Any, args: tuple, tangents: Any, cotangents: Any) -> str:
 
 
 def _dot(name: str) -> str:
-    return name[0] + "\u0307" + name[1:]
+    return unicodedata.normalize("NFC", name[0] + "\u0307" + name[1:])
 
 
 def _bar(name: str) -> str:
-    return name[0] + "\u0304" + name[1:]
+    return unicodedata.normalize("NFC", name[0] + "\u0304" + name[1:])
 
 
 def _columns(left: list, right: list | None) -> list:
