@@ -10,6 +10,7 @@ source; with numba, each fusion group of the plan becomes one compiled loop.
 
 from __future__ import annotations
 
+import cmath
 import math
 import threading
 from typing import Any, Callable
@@ -102,8 +103,9 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
     def ref(s: int) -> str:
         if s in consts:
             lit = _lit(consts[s])
-            if lit is not None and np.size(consts[s]) == 1 and s not in rec.seeds:
-                return lit
+            if lit is not None and s not in rec.seeds and (
+                    not optimized or isinstance(consts[s], (bool, int, float))):
+                return lit            # a number as it was written (arrays get a name)
             key = _ident(nm[s]) if s in nm and nm[s][0] in "cs" else f"k{s}"
             if key not in ns:
                 ns[key] = consts[s]
@@ -127,7 +129,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
             continue
         if isinstance(st, Guard):
             x = ref(st.slot)
-            cond = _guard_condition(st, x, k, ns)
+            cond = _guard_condition(st, x, k, ns, rec.avals[st.slot])
             body.append(f"if {cond}:   # guard recorded at {st.where}")
             body.append(f"    raise GuardFailed({st.describe(nm.get(st.slot)).strip()!r})")
         else:
@@ -174,7 +176,8 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
                 lit = f"out{j}"
             outs.append(lit)
     ret = ", ".join(outs) if len(outs) != 1 else outs[0]
-    lines = ["import numpy as np",
+    lines = [f"from {ns['isfinite'].__module__} import isfinite"] if "isfinite" in ns else []
+    lines += ["import numpy as np",
              "from dualtape.registry import lookup",
              "from dualtape.programs.compile import GuardFailed, same_value", ""]
     lines += header + ([""] if header else [])
@@ -184,8 +187,13 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
     return "\n".join(lines + defn) + "\n", ns
 
 
-def _guard_condition(g: Guard, x: str, k: int, ns: dict) -> str:
-    """Python for "the guard ``g`` on ``x`` fails"."""
+def _guard_condition(g: Guard, x: str, k: int, ns: dict, aval: tuple) -> str:
+    """Python for "the guard ``g`` on ``x`` fails" (``aval``: its shape and dtype)."""
+    shape, dtype = aval
+    if g.kind == "finite" and shape in ((), (1,)) and np.dtype(dtype).kind in "fc":
+        # one number: math's test on the Python number is ten times cheaper
+        ns["isfinite"] = cmath.isfinite if np.dtype(dtype).kind == "c" else math.isfinite
+        return f"{'not ' if g.outcome else ''}isfinite({x}.item())"
     if g.kind == "bool":
         return f"bool({x}) is not {g.outcome!r}"
     if g.kind == "int":

@@ -194,6 +194,8 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
             release[k].extend(o for o in st.outs if o not in last and o not in outs_live)
 
     n = rec.nslots
+    if optimize:
+        kept = _scalars_as_arrays(kept, consts, rec.avals, n + 2)
     scratch = n
     exe, sources = [], []
     for k, st in enumerate(kept):
@@ -212,17 +214,47 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
         else:
             exe.append((st.prim.impl, st.args, st.params, st.outs[0], free))
             sources.append(st)
-    env0 = [None] * (n + 2)
+    env0 = [None] * (max(consts, default=0) + 1 if consts else 0)
+    env0 += [None] * max(0, n + 2 - len(env0))
     for s, v in consts.items():
         env0[s] = v
     report["replayed"] = sum(isinstance(s, Instr) for s in kept)
     report["release"] = True
-    groups = _fusion_groups(kept, rec.avals) if optimize else ()
+    groups = _fusion_groups(kept, rec.avals, consts) if optimize else ()
     report["fused_groups"] = len(groups)
     report["fused_steps"] = sum(len(g) for g in groups)
     input_bytes = sum(_nbytes(rec.avals[s]) for s in rec.in_slots)
     return Plan(tuple(exe), tuple(sources), tuple(env0), out_refs, rec.avals,
                 groups, report, input_bytes)
+
+
+def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, first: int) -> list:
+    """Python numbers among an elementwise step's arguments become 0-d arrays of the
+    array arguments' dtype (numpy casts a Python number to that dtype anyway, so the
+    result is the same), because numpy's per-call cost is about twice as high with a
+    Python number."""
+    out, made = [], {}
+    for st in steps:
+        if not isinstance(st, Instr) or st.prim.name not in FUSABLE or len(st.args) < 2:
+            out.append(st)
+            continue
+        dts = {np.dtype(avals[a][1]) for a in st.args if a not in consts}
+        if len(dts) != 1 or next(iter(dts)).kind not in "fc":
+            out.append(st)
+            continue
+        dt = next(iter(dts))
+        args = list(st.args)
+        for i, a in enumerate(args):
+            v = consts.get(a)
+            if type(v) in (int, float) and (type(v) is float or abs(v) < 2 ** 53):
+                key = (a, dt.str)
+                if key not in made:
+                    made[key] = first + len(made)
+                    consts[made[key]] = np.asarray(v, dtype=dt)
+                args[i] = made[key]
+        out.append(Instr(st.prim, tuple(args), st.params, st.outs, st.derivative)
+                   if tuple(args) != st.args else st)
+    return out
 
 
 def _is(v: Any, x: float) -> bool:
@@ -262,7 +294,7 @@ def _identity(name: str, args: tuple, consts: dict, avals: tuple, out: int) -> A
     return None
 
 
-def _fusion_groups(steps: list, avals: tuple) -> tuple:
+def _fusion_groups(steps: list, avals: tuple, consts: dict) -> tuple:
     """Maximal runs of consecutive fusable instructions over one element count (every
     array argument has that many elements or one); runs of one are left alone."""
     groups, cur, size = [], [], None
@@ -270,7 +302,8 @@ def _fusion_groups(steps: list, avals: tuple) -> tuple:
         n = None
         if isinstance(st, Instr) and st.prim.name in FUSABLE and not st.prim.multiple_results:
             n = int(np.prod(avals[st.outs[0]][0], dtype=np.int64))
-            sizes = {int(np.prod(avals[a][0], dtype=np.int64)) for a in st.args}
+            sizes = {int(np.size(consts[a])) if a in consts else
+                     int(np.prod(avals[a][0], dtype=np.int64)) for a in st.args}
             if not sizes <= {1, n}:
                 n = None
         if n is not None and (size is None or n == size):
