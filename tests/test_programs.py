@@ -208,3 +208,24 @@ def test_threads_replay_one_program_at_once():
         t.join()
     assert not errors
     assert prog.stats.replays == 400 and prog.stats.rerecords == 0
+
+
+def test_boolean_mask_from_a_comparison_is_guarded_by_its_value():
+    f = lambda x: dnp.sum(dnp.sin(x[x > 0]))
+    prog = dt.record(dt.grad(f), np.array([1.0, -2.0, 3.0]))
+    close(prog(np.array([0.5, -1.0, 2.0])), [np.cos(0.5), 0.0, np.cos(2.0)])   # same mask
+    assert prog.stats.replays == 1
+    close(prog(np.array([1.0, 2.0, -3.0])), [np.cos(1.0), np.cos(2.0), 0.0])   # new mask
+    assert prog.stats.rerecords == 1
+
+
+@pytest.mark.parametrize("transform", ["jacfwd", "jacrev", "hessian"])
+def test_recorded_jacobians_and_hessians_equal_eager(transform):
+    g = lambda x: dnp.tanh(x) * dnp.sum(x ** 2)
+    tr = {"jacfwd": dt.jacfwd(g), "jacrev": dt.jacrev(g),
+          "hessian": dt.hessian(lambda x: dnp.sum(g(x)))}[transform]
+    x = np.array([0.3, -0.5, 0.8])
+    prog = dt.record(tr, x)
+    for y in (x, x * 0.7 + 0.1):
+        close(prog(y), tr(y))
+    assert prog.stats.rerecords == 0

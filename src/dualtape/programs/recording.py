@@ -261,6 +261,12 @@ class Recorded(TracedArray):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return np.asarray(self.primal, dtype=dtype)
 
+    def _index_value(self) -> Any:
+        if self.dtype.kind not in "biu":
+            raise TypeError("indexing with a traced float value is not supported; index "
+                            "with integers, slices, boolean masks or integer arrays")
+        return self.primal
+
     def _all_finite(self) -> bool:
         return self._trace.guard(self, "finite", _finite(self.val))
 
