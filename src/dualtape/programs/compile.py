@@ -122,9 +122,9 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
         if k in skip:
             continue
         if groups and k in groups:
-            line, covered = groups[k](ref)
+            lines, covered = groups[k](ref)
             ns.update(groups[k].ns)
-            body.append(line)
+            body.extend(lines)
             skip.update(covered)
             continue
         if isinstance(st, Guard):
@@ -304,8 +304,19 @@ def _kernels(rec: Any, numba: Any) -> dict:
         ins: list = []
         made: set = set()
         body: list = []
+        checks: list = []
         for k in g:
             st = steps[k]
+            if isinstance(st, Guard):
+                a = st.slot
+                term = f"t{a}" if a in made else None
+                if term is None:
+                    if a not in ins:
+                        ins.append(a)
+                    term = f"a{ins.index(a)}[i if a{ins.index(a)}.size > 1 else 0]"
+                body.append(f"if {'not ' if st.outcome else ''}np.isfinite({term}): bad = 1")
+                checks.append(st.describe(names(rec).get(a)))
+                continue
             if st.prim.multiple_results or st.prim.name not in _SCALAR:
                 break
             terms = []
@@ -329,15 +340,16 @@ def _kernels(rec: Any, numba: Any) -> dict:
                 continue
             src = _kernel_source(ins, outs, body)
             kern = _jit(numba, src)
-            calls[g[0]] = _call_writer(kern, ins, outs, plan.avals, g, len(calls))
+            calls[g[0]] = _call_writer(kern, ins, outs, plan.avals, g, len(calls), checks)
     return calls
 
 
 def _kernel_source(ins: list, outs: list, body: list) -> str:
     args = ", ".join([f"a{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outs))])
-    lines = [f"def kernel(n, {args}):", "    for i in range(n):"]
+    lines = [f"def kernel(n, {args}):", "    bad = 0", "    for i in range(n):"]
     lines += ["        " + b for b in body]
     lines += [f"        o{j}[i] = t{o}" for j, o in enumerate(outs)]
+    lines.append("    return bad")
     return "\n".join(lines) + "\n"
 
 
@@ -353,7 +365,7 @@ def _jit(numba: Any, src: str) -> Callable:
 
 
 def _call_writer(kern: Callable, ins: list, outs: list, avals: tuple, group: tuple,
-                 j: int) -> Callable:
+                 j: int, checks: list) -> Callable:
     def write(ref: Callable) -> tuple[str, tuple]:
         shapes = [avals[o] for o in outs]
         n = int(np.prod(shapes[0][0], dtype=np.int64))
@@ -366,6 +378,11 @@ def _call_writer(kern: Callable, ins: list, outs: list, avals: tuple, group: tup
         # a 0-d result is a numpy scalar, as numpy's own functions return it
         scal = "".join(f"; {ref(o)} = {ref(o)}[()]" for o, (s, _) in zip(outs, shapes)
                        if s == ())
-        return f"{alloc}; {name}({n}, {', '.join(args)}){scal}", group
+        call = f"{name}({n}, {', '.join(args)})"
+        if not checks:
+            return [f"{alloc}; {call}{scal}"], group
+        # the finiteness guards of the run, checked inside the loop
+        lines = [alloc, f"if {call}:", f"    raise GuardFailed({'; '.join(checks)!r})"]
+        return lines + ([scal[2:]] if scal else []), group
     write.ns = {}
     return write

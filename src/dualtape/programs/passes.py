@@ -300,6 +300,10 @@ def _fusion_groups(steps: list, avals: tuple, consts: dict) -> tuple:
     groups, cur, size = [], [], None
     for k, st in enumerate(steps):
         n = None
+        if isinstance(st, Guard) and st.kind == "finite" and cur and \
+                int(np.prod(avals[st.slot][0], dtype=np.int64)) in (1, size):
+            cur.append(k)             # checked inside the loop, raised after it
+            continue
         if isinstance(st, Instr) and st.prim.name in FUSABLE and not st.prim.multiple_results:
             n = int(np.prod(avals[st.outs[0]][0], dtype=np.int64))
             sizes = {int(np.size(consts[a])) if a in consts else
