@@ -183,9 +183,14 @@ class Program:
         self._recs: tuple = (first,)
         self._lock = threading.Lock()
         self._counts = [0, 0, 0]
-        self.on_guard = on_guard
-        self.max_recordings = max_recordings
+        self._on_guard = on_guard
+        self._max = max_recordings
         self.__wrapped__ = f
+
+    @property
+    def on_guard(self) -> str:
+        """"rerecord" or "raise": what a call does on an input no recording fits."""
+        return self._on_guard
 
     # ---- replay -----------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -205,7 +210,7 @@ class Program:
                 continue
             self._count(0, failures)
             return unflatten(rec.out_tree, out)
-        if self.on_guard == "raise":
+        if self._on_guard == "raise":
             self._count(None, failures)
             raise GuardError(
                 f"dt.record: this input takes another path through "
@@ -215,7 +220,7 @@ class Program:
         with self._lock:
             recs = self._recs + (rec,)
             # the first recording stays (it is what the program shows)
-            self._recs = recs if len(recs) <= self.max_recordings else recs[:1] + recs[2:]
+            self._recs = recs if len(recs) <= self._max else recs[:1] + recs[2:]
         self._count(1, failures)
         return unflatten(rec.out_tree, rec._first)
 
