@@ -104,7 +104,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
         if s in consts:
             lit = _lit(consts[s])
             if lit is not None and s not in rec.seeds and (
-                    not optimized or isinstance(consts[s], (bool, int, float))):
+                    not optimized or type(consts[s]) in (bool, int, float)):
                 return lit            # a number as it was written (arrays get a name)
             key = _ident(nm[s]) if s in nm and nm[s][0] in "cs" else f"k{s}"
             if key not in ns:
@@ -176,10 +176,15 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
                 lit = f"out{j}"
             outs.append(lit)
     ret = ", ".join(outs) if len(outs) != 1 else outs[0]
+    text = "\n".join(header + body)
     lines = [f"from {ns['isfinite'].__module__} import isfinite"] if "isfinite" in ns else []
-    lines += ["import numpy as np",
-             "from dualtape.registry import lookup",
-             "from dualtape.programs.compile import GuardFailed, same_value", ""]
+    lines.append("import numpy as np")
+    if "lookup(" in text:
+        lines.append("from dualtape.registry import lookup")
+    used = [n for n in ("GuardFailed", "same_value") if n + "(" in text]
+    if used:
+        lines.append(f"from dualtape.programs.compile import {', '.join(used)}")
+    lines.append("")
     lines += header + ([""] if header else [])
     defn = [f"def program({', '.join(inputs)}):"] + ["    " + b for b in body]
     defn.append(f"    return ({ret})")

@@ -369,6 +369,11 @@ def graph(prog: Any, args: tuple, tangents: Any, cotangents: Any, render: str | 
             color = ', color="#d06000"' if uses.get(a, 0) > 1 else ""
             out.append(f'  {node_id(a)} -> {node_id(o)} '
                        f'[label="{_esc(chr(10).join(parts))}"{color}];')
+    for k, st in enumerate(rec.steps):
+        if isinstance(st, Guard):           # a decision the replay checks
+            out.append(f'  g{k} [label="{_esc(_guard_text(st, nm).split("   (")[0])}", '
+                       f'shape=diamond, style=dashed, fontsize=9];')
+            out.append(f'  {node_id(st.slot)} -> g{k} [style=dashed, arrowhead=none];')
     for j, r in enumerate(rec.out_refs):
         if r[0] != "slot":
             continue
