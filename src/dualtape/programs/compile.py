@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._api import flatten, unflatten
-from .passes import FUSABLE
+from .passes import FUSABLE, INDEX_ADD_SUM
 from .recording import Guard, Instr, _same_value
 from .show import names
 
@@ -138,6 +138,11 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
                             else "# primal")
             sweep = st.derivative
             fn, builtin = _fn_name(st.prim)
+            if st.prim is INDEX_ADD_SUM:
+                fn, builtin = "index_add_sum", True
+                ns[fn] = st.prim.impl
+                if "from dualtape.programs.passes import index_add_sum" not in header:
+                    header.append("from dualtape.programs.passes import index_add_sum")
             if not builtin:
                 key = fn if ns.get(fn, st.prim.impl) is st.prim.impl else f"{fn}{k}"
                 fn = key

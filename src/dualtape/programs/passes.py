@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..registry import Primitive
 from .recording import Guard, Instr
 
 __all__ = ["Plan", "plan", "FUSABLE"]
@@ -165,6 +166,10 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
         if r[0] == "slot" and r[1] in consts:
             out_refs = out_refs[:i] + (("const", consts[r[1]]),) + out_refs[i + 1:]
 
+    if optimize:
+        steps = _scatter_sums(steps, out_refs, report)
+        steps = _negations(steps, consts, out_refs, rec.nslots + 2 + 10 ** 6, report)
+
     # dead code: walk back from the outputs and the guards
     live = {r[1] for r in out_refs if r[0] == "slot"}
     kept: list = []
@@ -226,6 +231,118 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
     input_bytes = sum(_nbytes(rec.avals[s]) for s in rec.in_slots)
     return Plan(tuple(exe), tuple(sources), tuple(env0), out_refs, rec.avals,
                 groups, report, input_bytes)
+
+
+def index_add_sum(a: Any, b: Any, *, idx_a: tuple, idx_b: tuple, shape: tuple) -> Any:
+    """``index_add(a, idx_a) + index_add(b, idx_b)`` (basic indices) in one buffer."""
+    z = np.zeros(shape, dtype=np.result_type(a, b))
+    z[idx_a] += a
+    z[idx_b] += b
+    return z
+
+
+#: The step the pass below writes (not a registered primitive: replay only runs it).
+INDEX_ADD_SUM = Primitive("index_add_sum", index_add_sum)
+
+
+def _scatter_sums(steps: list, out_refs: tuple, report: dict) -> list:
+    """``add`` of two scatters into zeros (what the transposes of two slices of one
+    array give in a gradient) becomes one scatter-add into one buffer: one zero-filled
+    array and one full-size addition less.  Only for basic indices, where each scatter
+    writes a position at most once (equal up to the sign of a zero sum)."""
+    made: dict = {}
+    uses: dict = {}
+    for st in steps:
+        for a in (st.args if isinstance(st, Instr) else (st.slot,)):
+            uses[a] = uses.get(a, 0) + 1
+    for r in out_refs:
+        if r[0] == "slot":
+            uses[r[1]] = uses.get(r[1], 0) + 1
+    out = []
+    for st in steps:
+        if isinstance(st, Instr):
+            made[st.outs[0]] = st
+            if st.prim.name == "add" and len(st.args) == 2:
+                pa, pb = (made.get(a) for a in st.args)
+                if all(p is not None and p.prim.name == "index_add" and
+                       not p.params["advanced"] and uses.get(p.outs[0]) == 1
+                       for p in (pa, pb)) and pa.params["shape"] == pb.params["shape"]:
+                    st = Instr(INDEX_ADD_SUM, (pa.args[0], pb.args[0]),
+                               {"idx_a": pa.params["idx"], "idx_b": pb.params["idx"],
+                                "shape": pa.params["shape"]}, st.outs, st.derivative)
+                    report["scatter_sums"] = report.get("scatter_sums", 0) + 1
+        out.append(st)
+    return out
+
+
+def _negations(steps: list, consts: dict, out_refs: tuple, first: int, report: dict) -> list:
+    """Negations folded into their neighbours, each rewrite exact in IEEE arithmetic:
+    -(c x) = (-c) x, c (-x) = (-c) x for a constant c, a + (-b) = a - b,
+    (-a) + b = b - a, a - (-b) = a + b.  Only where the negation's result
+    has no other reader (dead-code elimination then drops it)."""
+    from ..registry import lookup
+    add, sub, mul = lookup("add"), lookup("subtract"), lookup("multiply")
+    uses: dict = {}
+    for st in steps:
+        for a in (st.args if isinstance(st, Instr) else (st.slot,)):
+            uses[a] = uses.get(a, 0) + 1
+    for r in out_refs:
+        if r[0] == "slot":
+            uses[r[1]] = uses.get(r[1], 0) + 1
+    made: dict = {}
+    negated: dict = {}
+
+    def neg_const(c: int) -> int:
+        if c not in negated:
+            negated[c] = first + len(negated)
+            consts[negated[c]] = -np.asarray(consts[c]) if not isinstance(
+                consts[c], (int, float)) else -consts[c]
+        return negated[c]
+
+    def only(a: int, name: str) -> Instr | None:
+        p = made.get(a)
+        return p if p is not None and p.prim.name == name and uses.get(a) == 1 else None
+
+    out = []
+    for st in steps:
+        if isinstance(st, Instr) and not st.prim.multiple_results:
+            name, args = st.prim.name, st.args
+            new = None
+            if name == "negative" and len(args) == 1:
+                m = only(args[0], "multiply")
+                if m is not None:
+                    for i in (0, 1):
+                        if m.args[i] in consts:
+                            a = list(m.args)
+                            a[i] = neg_const(m.args[i])
+                            new = (mul, tuple(a))
+                            break
+            elif name == "multiply" and len(args) == 2:
+                for i in (0, 1):
+                    n = only(args[1 - i], "negative")
+                    if args[i] in consts and n is not None:
+                        a = [0, 0]
+                        a[i], a[1 - i] = neg_const(args[i]), n.args[0]
+                        new = (mul, tuple(a))
+                        break
+            elif name == "add" and len(args) == 2:
+                nb, na = only(args[1], "negative"), only(args[0], "negative")
+                if nb is not None:
+                    new = (sub, (args[0], nb.args[0]))
+                elif na is not None:
+                    new = (sub, (args[1], na.args[0]))
+            elif name == "subtract" and len(args) == 2:
+                nb = only(args[1], "negative")
+                if nb is not None:
+                    new = (add, (args[0], nb.args[0]))
+            if new is not None:
+                st = Instr(new[0], new[1], {}, st.outs, st.derivative)
+                for a in st.args:
+                    uses[a] = uses.get(a, 0) + 1
+                report["negations"] = report.get("negations", 0) + 1
+            made[st.outs[0]] = st
+        out.append(st)
+    return out
 
 
 def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, first: int) -> list:
