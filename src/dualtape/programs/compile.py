@@ -90,10 +90,15 @@ def _program_parts(rec: Any, optimized: bool) -> tuple:
     return list(rec.steps), dict(rec.consts), rec.out_refs, [()] * len(rec.steps)
 
 
-def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str, dict]:
+def generate(rec: Any, optimized: bool, groups: dict | None = None,
+             fast: bool = False) -> tuple[str, dict]:
     """(source, namespace): the namespace holds what the source refers to by name
     (implementations that are not numpy's, constants and parameters without a
-    literal).  ``groups`` (step index -> kernel call) replaces fused runs."""
+    literal).  ``groups`` (step index -> kernel call) replaces fused runs.  ``fast``
+    (code to execute, not to read): numpy's functions are bound to plain names, and
+    values are released only when some intermediate is large enough to matter."""
+    release = optimized and (not fast or max(
+        (int(np.prod(a[0], dtype=np.int64)) for a in rec.avals), default=0) >= 4096)
     nm = names(rec)
     steps, consts, out_refs, frees = _program_parts(rec, optimized)
     ns: dict = {"np": np, "GuardFailed": GuardFailed, "same_value": same_value}
@@ -138,6 +143,11 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
                             else "# primal")
             sweep = st.derivative
             fn, builtin = _fn_name(st.prim)
+            if fast and builtin and fn.startswith("np."):
+                # one name lookup instead of two per call
+                short = "_" + fn[3:].replace(".", "_")
+                ns[short] = st.prim.impl
+                fn = short
             if st.prim is INDEX_ADD_SUM:
                 fn, builtin = "index_add_sum", True
                 ns[fn] = st.prim.impl
@@ -165,7 +175,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None) -> tuple[str
             if st.prim.multiple_results and len(st.outs) == 1:
                 lhs += ","
             body.append(f"{lhs} = {fn}({', '.join(args)})")
-        if optimized and frees[k]:
+        if release and frees[k]:
             dead = [ref(s) for s in frees[k] if s not in consts and s not in rec.in_slots]
             if dead:
                 body.append(f"del {', '.join(dead)}")
@@ -264,7 +274,7 @@ def compile_program(prog: Any, backend: str = "auto") -> Callable:
 def compile_plan(rec: Any, groups: dict | None) -> Callable:
     """The optimized plan of ``rec`` as a Python function of the input arrays
     returning the tuple of output leaves; raises GuardFailed on a failed guard."""
-    src, ns = generate(rec, True, groups)
+    src, ns = generate(rec, True, groups, fast=True)
     # only the definition: what the header names is in the namespace already
     exec(compile(ns.pop("__definition__"), "<dualtape program>", "exec"), ns)
     fn = ns["program"]
