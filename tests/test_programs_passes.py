@@ -136,3 +136,10 @@ def test_scatter_sums_and_negation_folding_keep_the_hvp_exact():
     hv[:-1] += off * v[1:]
     hv[1:] += off * v[:-1]
     np.testing.assert_allclose(prog(x, v), hv, rtol=1e-12)
+
+
+def test_new_constants_take_few_slots():
+    prog = dt.record(lambda x: -(2.0 * x) + x * 0.5, np.ones(3))
+    plan = prog.recording.plan
+    assert len(plan.env0) <= prog.recording.nslots + 2 + 4
+    np.testing.assert_allclose(prog(np.arange(3.0)), -1.5 * np.arange(3.0), rtol=1e-15)

@@ -16,6 +16,7 @@ In order:
 
 from __future__ import annotations
 
+import itertools
 import operator
 from dataclasses import dataclass
 from typing import Any
@@ -116,6 +117,9 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
     def res(s: int) -> int:
         return alias.get(s, s)
 
+    # new constants (negated, 0-d) get slots after the recording's and two scratch ones
+    fresh = itertools.count(rec.nslots + 2)
+
     if optimize:
         by_value: dict = {}
         for s, v in consts.items():
@@ -168,7 +172,7 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
 
     if optimize:
         steps = _scatter_sums(steps, out_refs, report)
-        steps = _negations(steps, consts, out_refs, rec.nslots + 2 + 10 ** 6, report)
+        steps = _negations(steps, consts, out_refs, fresh, report)
 
     # dead code: walk back from the outputs and the guards
     live = {r[1] for r in out_refs if r[0] == "slot"}
@@ -200,7 +204,7 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
 
     n = rec.nslots
     if optimize:
-        kept = _scalars_as_arrays(kept, consts, rec.avals, n + 2)
+        kept = _scalars_as_arrays(kept, consts, rec.avals, fresh)
     scratch = n
     exe, sources = [], []
     for k, st in enumerate(kept):
@@ -275,7 +279,7 @@ def _scatter_sums(steps: list, out_refs: tuple, report: dict) -> list:
     return out
 
 
-def _negations(steps: list, consts: dict, out_refs: tuple, first: int, report: dict) -> list:
+def _negations(steps: list, consts: dict, out_refs: tuple, fresh: Any, report: dict) -> list:
     """Negations folded into their neighbours, each rewrite exact in IEEE arithmetic:
     -(c x) = (-c) x, c (-x) = (-c) x for a constant c, a + (-b) = a - b,
     (-a) + b = b - a, a - (-b) = a + b.  Only where the negation's result
@@ -294,7 +298,7 @@ def _negations(steps: list, consts: dict, out_refs: tuple, first: int, report: d
 
     def neg_const(c: int) -> int:
         if c not in negated:
-            negated[c] = first + len(negated)
+            negated[c] = next(fresh)
             consts[negated[c]] = -np.asarray(consts[c]) if not isinstance(
                 consts[c], (int, float)) else -consts[c]
         return negated[c]
@@ -345,7 +349,7 @@ def _negations(steps: list, consts: dict, out_refs: tuple, first: int, report: d
     return out
 
 
-def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, first: int) -> list:
+def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, fresh: Any) -> list:
     """Python numbers among an elementwise step's arguments become 0-d arrays of the
     array arguments' dtype (numpy casts a Python number to that dtype anyway, so the
     result is the same), because numpy's per-call cost is about twice as high with a
@@ -366,7 +370,7 @@ def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, first: int) -> l
             if type(v) in (int, float) and (type(v) is float or abs(v) < 2 ** 53):
                 key = (a, dt.str)
                 if key not in made:
-                    made[key] = first + len(made)
+                    made[key] = next(fresh)
                     consts[made[key]] = np.asarray(v, dtype=dt)
                 args[i] = made[key]
         out.append(Instr(st.prim, tuple(args), st.params, st.outs, st.derivative)
