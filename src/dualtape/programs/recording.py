@@ -265,6 +265,8 @@ class Recorded(TracedArray):
         if self.dtype.kind not in "biu":
             raise TypeError("indexing with a traced float value is not supported; index "
                             "with integers, slices, boolean masks or integer arrays")
+        if self.ndim == 0 and self.dtype.kind in "iu":
+            return self.__index__()       # one position: an integer guard
         return self.primal
 
     def _all_finite(self) -> bool:
