@@ -143,3 +143,12 @@ def test_new_constants_take_few_slots():
     plan = prog.recording.plan
     assert len(plan.env0) <= prog.recording.nslots + 2 + 4
     np.testing.assert_allclose(prog(np.arange(3.0)), -1.5 * np.arange(3.0), rtol=1e-15)
+
+
+def test_a_constant_output_is_handed_out_as_a_copy():
+    c = np.array([1.0, -2.0, 3.0])
+    prog = dt.record(dt.grad(lambda x: dnp.sum(x * c)), np.zeros(3))
+    g = prog(np.ones(3))
+    g += 100.0                                   # the caller writes into its result
+    np.testing.assert_array_equal(prog(np.ones(3)), c)
+    np.testing.assert_array_equal(prog.compile("python")(np.ones(3)), c)

@@ -182,13 +182,16 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
     outs = []
     for j, r in enumerate(out_refs):
         if r[0] == "slot":
-            outs.append(ref(r[1]))
+            # a constant the program keeps is handed out as a copy: the caller may
+            # write into what it gets
+            copy = ".copy()" if isinstance(consts.get(r[1]), np.ndarray) else ""
+            outs.append(ref(r[1]) + copy)
         else:                                 # an output that is a constant
             lit = _lit(r[1])
             if lit is None:
                 ns[f"out{j}"] = r[1]
                 header.append(f"out{j} = constants['out{j}']")
-                lit = f"out{j}"
+                lit = f"out{j}" + (".copy()" if isinstance(r[1], np.ndarray) else "")
             outs.append(lit)
     ret = ", ".join(outs) if len(outs) != 1 else outs[0]
     text = "\n".join(header + body)

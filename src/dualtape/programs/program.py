@@ -137,7 +137,7 @@ class Recording:
             env[o] = fn(*[env[i] for i in ai], **kw)
             for i in free:
                 env[i] = None
-        return [env[r[1]] if r[0] == "slot" else r[1] for r in self.plan.out_refs]
+        return [env[r[1]] if r[0] == "slot" else _fresh(r[1]) for r in self.plan.out_refs]
 
     def _traced_steps(self) -> tuple:
         # under a transform (grad of a replay, a count): the same plan through bind
@@ -149,6 +149,11 @@ class Recording:
                 steps.append((fn, ai, kw, o, free))
             self._traced = tuple(steps)
         return self._traced
+
+
+def _fresh(v: Any) -> Any:
+    # a constant output handed out as a copy: the caller may write into it
+    return v.copy() if isinstance(v, np.ndarray) else v
 
 
 def _binder(prim: Any) -> Callable:
