@@ -72,7 +72,10 @@ class Recording:
         self.out_refs = parts["out_refs"]
         self.has_kwargs = parts["has_kwargs"]
         # the values seen while recording, for the result of the call that recorded
-        self._first = [trace.values[r[1]] if r[0] == "slot" else r[1] for r in self.out_refs]
+        # (copies of what the program keeps: constants, the example inputs)
+        self._first = [(trace.values[r[1]] if trace.kinds[r[1]] == "result" else
+                        _fresh(trace.values[r[1]])) if r[0] == "slot" else _fresh(r[1])
+                       for r in self.out_refs]
         self.plan: Plan = plan(self)
         self._traced: tuple | None = None
         self._fast: Callable | None = None
