@@ -53,8 +53,10 @@ def fmt(v: Any) -> str:
             s = f"{x:.3f}".rstrip("0").rstrip(".")
             return "0" if s == "-0" else s
         return str(x)
-    if a.size <= 4:
+    if a.size <= 4 and a.ndim <= 1:
         return "[" + ", ".join(fmt(e) for e in a.ravel()) + "]"
+    if a.size <= 4:
+        return "[" + ", ".join(fmt(row) for row in a) + "]"
     head = ", ".join(fmt(e) for e in a.ravel()[:3])
     return f"{a.dtype}{list(a.shape)} [{head}, ...]"
 
@@ -286,16 +288,20 @@ def table(prog: Any, args: tuple, tangents: Any, cotangents: Any) -> str:
             st, a, o, g, gi, first, total = item
             partial = f"∂{nm[o]}/∂{nm[a]}"
             term = f"{_bar(nm[o])} {partial}"
-            if np.size(g) == 1 and np.size(gi) == 1 and float(np.asarray(g).ravel()[0]) != 0:
+            scalar = np.size(g) == 1 and np.size(gi) == 1
+            if scalar and float(np.asarray(g).ravel()[0]) != 0:
                 pv = np.asarray(gi).ravel()[0] / np.asarray(g).ravel()[0]
                 num = f"{fmt(g)} × {fmt(pv)}"
             else:
                 num = fmt(gi)
             if first:
-                lines.append(f"{_bar(nm[a])} = {term} = {num} = {fmt(total)}")
-            else:
+                lines.append(f"{_bar(nm[a])} = {term} = {num}"
+                             + (f" = {fmt(total)}" if scalar else ""))
+            elif scalar:
                 lines.append(f"{_bar(nm[a])} = {_bar(nm[a])} + {term} = "
                              f"{fmt(total - gi)} + {num} = {fmt(total)}")
+            else:
+                lines.append(f"{_bar(nm[a])} = {_bar(nm[a])} + {term} = {fmt(total)}")
         res = []
         for k, s in enumerate(rec.in_slots):
             x = "x" + sub(k + 1)
