@@ -97,8 +97,9 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
     literal).  ``groups`` (step index -> kernel call) replaces fused runs.  ``fast``
     (code to execute, not to read): numpy's functions are bound to plain names, and
     values are released only when some intermediate is large enough to matter."""
+    avals = rec.plan.avals if optimized else rec.avals
     release = optimized and (not fast or max(
-        (int(np.prod(a[0], dtype=np.int64)) for a in rec.avals), default=0) >= 4096)
+        (int(np.prod(a[0], dtype=np.int64)) for a in avals), default=0) >= 4096)
     nm = names(rec)
     steps, consts, out_refs, frees = _program_parts(rec, optimized)
     ns: dict = {"np": np, "GuardFailed": GuardFailed, "same_value": same_value}
@@ -134,7 +135,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
             continue
         if isinstance(st, Guard):
             x = ref(st.slot)
-            cond = _guard_condition(st, x, k, ns, rec.avals[st.slot])
+            cond = _guard_condition(st, x, k, ns, avals[st.slot])
             body.append(f"if {cond}:   # guard recorded at {st.where}")
             body.append(f"    raise GuardFailed({st.describe(nm.get(st.slot)).strip()!r})")
         else:

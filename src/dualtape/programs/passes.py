@@ -117,8 +117,17 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
     def res(s: int) -> int:
         return alias.get(s, s)
 
-    # new constants (negated, 0-d) get slots after the recording's and two scratch ones
+    # new constants (negated, 0-d) and values get slots after the recording's and two
+    # scratch ones; avals grows with them
     fresh = itertools.count(rec.nslots + 2)
+    avals = list(rec.avals) + [((), np.dtype(float))] * 2
+
+    def new_slot(like: int | None) -> int:
+        s_ = next(fresh)
+        avals.extend([((), np.dtype(float))] * (s_ + 1 - len(avals)))
+        if like is not None:
+            avals[s_] = avals[like]
+        return s_
 
     if optimize:
         by_value: dict = {}
@@ -172,7 +181,7 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
 
     if optimize:
         steps = _scatter_sums(steps, out_refs, report)
-        steps = _negations(steps, consts, out_refs, fresh, report)
+        steps, out_refs = _negations(steps, consts, out_refs, new_slot, report)
 
     # dead code: walk back from the outputs and the guards
     live = {r[1] for r in out_refs if r[0] == "slot"}
@@ -204,7 +213,7 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
 
     n = rec.nslots
     if optimize:
-        kept = _scalars_as_arrays(kept, consts, rec.avals, fresh)
+        kept = _scalars_as_arrays(kept, consts, avals, new_slot)
     scratch = n
     exe, sources = [], []
     for k, st in enumerate(kept):
@@ -223,17 +232,16 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
         else:
             exe.append((st.prim.impl, st.args, st.params, st.outs[0], free))
             sources.append(st)
-    env0 = [None] * (max(consts, default=0) + 1 if consts else 0)
-    env0 += [None] * max(0, n + 2 - len(env0))
+    env0 = [None] * max(len(avals), max(consts, default=0) + 1, n + 2)
     for s, v in consts.items():
         env0[s] = v
     report["replayed"] = sum(isinstance(s, Instr) for s in kept)
     report["release"] = True
-    groups = _fusion_groups(kept, rec.avals, consts) if optimize else ()
+    groups = _fusion_groups(kept, avals, consts) if optimize else ()
     report["fused_groups"] = len(groups)
     report["fused_steps"] = sum(len(g) for g in groups)
     input_bytes = sum(_nbytes(rec.avals[s]) for s in rec.in_slots)
-    return Plan(tuple(exe), tuple(sources), tuple(env0), out_refs, rec.avals,
+    return Plan(tuple(exe), tuple(sources), tuple(env0), out_refs, tuple(avals),
                 groups, report, input_bytes)
 
 
@@ -279,74 +287,81 @@ def _scatter_sums(steps: list, out_refs: tuple, report: dict) -> list:
     return out
 
 
-def _negations(steps: list, consts: dict, out_refs: tuple, fresh: Any, report: dict) -> list:
-    """Negations folded into their neighbours, each rewrite exact in IEEE arithmetic:
-    -(c x) = (-c) x, c (-x) = (-c) x for a constant c, a + (-b) = a - b,
-    (-a) + b = b - a, a - (-b) = a + b.  Only where the negation's result
-    has no other reader (dead-code elimination then drops it)."""
+def _negations(steps: list, consts: dict, out_refs: tuple, new_slot: Any,
+               report: dict) -> list:
+    """Negations carried through products and quotients and absorbed by a sum, each
+    rewrite exact in IEEE arithmetic (zeros' signs included):
+
+    -(a) b = -(a b), a / -(b) = -(a / b), (-a)(-b) = a b, -(-a) = a, a + (-b) = a - b,
+    (-a) + b = b - a, a - (-b) = a + b, (-a) - (-b) = b - a.  A negation that reaches
+    anything else is computed where it is read.  Returns the steps and the output
+    references (an output may now be another slot).
+    """
     from ..registry import lookup
-    add, sub, mul = lookup("add"), lookup("subtract"), lookup("multiply")
-    uses: dict = {}
+    add, sub, neg = (lookup(n) for n in ("add", "subtract", "negative"))
+    pending: dict = {}            # slot -> base slot: the slot's value is -(base's)
+    done: dict = {}               # slot -> materialised already
+    alias: dict = {}              # slot -> the slot holding its value (-(-a) is a)
+    out: list = []
+
+    def real(a: int, derivative: bool) -> int:
+        """A slot holding the value itself (computing a pending negation once)."""
+        if a not in pending:
+            return a
+        if a not in done:
+            out.append(Instr(neg, (pending[a],), {}, (a,), derivative))
+            done[a] = a
+        return a
+
     for st in steps:
-        for a in (st.args if isinstance(st, Instr) else (st.slot,)):
-            uses[a] = uses.get(a, 0) + 1
-    for r in out_refs:
-        if r[0] == "slot":
-            uses[r[1]] = uses.get(r[1], 0) + 1
-    made: dict = {}
-    negated: dict = {}
-
-    def neg_const(c: int) -> int:
-        if c not in negated:
-            negated[c] = next(fresh)
-            consts[negated[c]] = -np.asarray(consts[c]) if not isinstance(
-                consts[c], (int, float)) else -consts[c]
-        return negated[c]
-
-    def only(a: int, name: str) -> Instr | None:
-        p = made.get(a)
-        return p if p is not None and p.prim.name == name and uses.get(a) == 1 else None
-
-    out = []
-    for st in steps:
-        if isinstance(st, Instr) and not st.prim.multiple_results:
-            name, args = st.prim.name, st.args
-            new = None
-            if name == "negative" and len(args) == 1:
-                m = only(args[0], "multiply")
-                if m is not None:
-                    for i in (0, 1):
-                        if m.args[i] in consts:
-                            a = list(m.args)
-                            a[i] = neg_const(m.args[i])
-                            new = (mul, tuple(a))
-                            break
-            elif name == "multiply" and len(args) == 2:
-                for i in (0, 1):
-                    n = only(args[1 - i], "negative")
-                    if args[i] in consts and n is not None:
-                        a = [0, 0]
-                        a[i], a[1 - i] = neg_const(args[i]), n.args[0]
-                        new = (mul, tuple(a))
-                        break
-            elif name == "add" and len(args) == 2:
-                nb, na = only(args[1], "negative"), only(args[0], "negative")
-                if nb is not None:
-                    new = (sub, (args[0], nb.args[0]))
-                elif na is not None:
-                    new = (sub, (args[1], na.args[0]))
-            elif name == "subtract" and len(args) == 2:
-                nb = only(args[1], "negative")
-                if nb is not None:
-                    new = (add, (args[0], nb.args[0]))
-            if new is not None:
-                st = Instr(new[0], new[1], {}, st.outs, st.derivative)
-                for a in st.args:
-                    uses[a] = uses.get(a, 0) + 1
-                report["negations"] = report.get("negations", 0) + 1
-            made[st.outs[0]] = st
-        out.append(st)
-    return out
+        if isinstance(st, Guard):
+            g = alias.get(st.slot, st.slot)
+            # -a is finite (non-zero) exactly where a is: no need to compute it
+            g = pending[g] if g in pending and st.kind in ("finite", "bool") else real(g, True)
+            out.append(Guard(st.kind, g, st.outcome, st.where))
+            continue
+        st = Instr(st.prim, tuple(alias.get(a, a) for a in st.args), st.params, st.outs,
+                   st.derivative)
+        if st.prim.multiple_results or st.params:
+            out.append(Instr(st.prim, tuple(real(a, st.derivative) for a in st.args),
+                             st.params, st.outs, st.derivative))
+            continue
+        name, args, o, d = st.prim.name, st.args, st.outs[0], st.derivative
+        negs = [a in pending for a in args]
+        base = [pending.get(a, a) for a in args]
+        if name == "negative" and len(args) == 1:
+            if negs[0]:
+                alias[o] = base[0]
+            else:
+                pending[o] = args[0]
+            report["negations"] = report.get("negations", 0) + 1
+            continue
+        if name in ("multiply", "divide") and len(args) == 2 and any(negs):
+            if all(negs):
+                out.append(Instr(st.prim, tuple(base), {}, (o,), d))
+            else:
+                f = new_slot(o)
+                out.append(Instr(st.prim, tuple(base), {}, (f,), d))
+                pending[o] = f
+            report["negations"] = report.get("negations", 0) + 1
+            continue
+        if name in ("add", "subtract") and len(args) == 2 and any(negs):
+            a, b = base
+            if name == "add":
+                new = (sub, (args[0], b)) if negs == [False, True] else \
+                    (sub, (args[1], a)) if negs == [True, False] else \
+                    (sub, (real(args[0], d), b))
+            else:
+                new = (add, (args[0], b)) if negs == [False, True] else \
+                    (sub, (b, a)) if negs == [True, True] else \
+                    (sub, (real(args[0], d), args[1]))
+            out.append(Instr(new[0], new[1], {}, (o,), d))
+            report["negations"] = report.get("negations", 0) + 1
+            continue
+        out.append(Instr(st.prim, tuple(real(a, d) for a in args), st.params, st.outs, d))
+    refs = tuple(("slot", real(alias.get(r[1], r[1]), True)) if r[0] == "slot" else r
+                 for r in out_refs)
+    return out, refs
 
 
 def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, fresh: Any) -> list:
@@ -370,7 +385,7 @@ def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, fresh: Any) -> l
             if type(v) in (int, float) and (type(v) is float or abs(v) < 2 ** 53):
                 key = (a, dt.str)
                 if key not in made:
-                    made[key] = next(fresh)
+                    made[key] = fresh(None)
                     consts[made[key]] = np.asarray(v, dtype=dt)
                 args[i] = made[key]
         out.append(Instr(st.prim, tuple(args), st.params, st.outs, st.derivative)
