@@ -181,7 +181,7 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
 
     if optimize:
         steps = _scatter_sums(steps, out_refs, report)
-        steps, out_refs = _negations(steps, consts, out_refs, new_slot, report)
+        steps, out_refs = _negations(steps, consts, out_refs, new_slot, avals, report)
 
     # dead code: walk back from the outputs and the guards
     live = {r[1] for r in out_refs if r[0] == "slot"}
@@ -288,12 +288,13 @@ def _scatter_sums(steps: list, out_refs: tuple, report: dict) -> list:
 
 
 def _negations(steps: list, consts: dict, out_refs: tuple, new_slot: Any,
-               report: dict) -> list:
+               avals: list, report: dict) -> tuple:
     """Negations carried through products and quotients and absorbed by a sum, each
     rewrite exact in IEEE arithmetic (zeros' signs included):
 
     -(a) b = -(a b), a / -(b) = -(a / b), (-a)(-b) = a b, -(-a) = a, a + (-b) = a - b,
-    (-a) + b = b - a, a - (-b) = a + b, (-a) - (-b) = b - a.  A negation that reaches
+    (-a) + b = b - a, a - (-b) = a + b, (-a) - (-b) = b - a (real floating-point values
+    only: integer negation wraps around).  A negation that reaches
     anything else is computed where it is read.  Returns the steps and the output
     references (an output may now be another slot).
     """
@@ -329,7 +330,7 @@ def _negations(steps: list, consts: dict, out_refs: tuple, new_slot: Any,
         name, args, o, d = st.prim.name, st.args, st.outs[0], st.derivative
         negs = [a in pending for a in args]
         base = [pending.get(a, a) for a in args]
-        if name == "negative" and len(args) == 1:
+        if name == "negative" and len(args) == 1 and np.dtype(avals[o][1]).kind == "f":
             if negs[0]:
                 alias[o] = base[0]
             else:
