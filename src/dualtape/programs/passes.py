@@ -337,6 +337,17 @@ def _negations(steps: list, consts: dict, out_refs: tuple, new_slot: Any,
                 pending[o] = args[0]
             report["negations"] = report.get("negations", 0) + 1
             continue
+        if name == "multiply" and len(args) == 2 and not any(negs) and \
+                np.dtype(avals[o][1]).kind == "f":
+            for i in (0, 1):             # x * -1 is -x
+                other = args[1 - i]
+                if args[i] in consts and _is(consts[args[i]], -1) and \
+                        other not in consts and avals[other] == avals[o]:
+                    pending[o] = other
+                    break
+            if o in pending:
+                report["negations"] = report.get("negations", 0) + 1
+                continue
         if name in ("multiply", "divide") and len(args) == 2 and any(negs):
             if all(negs):
                 out.append(Instr(st.prim, tuple(base), {}, (o,), d))
