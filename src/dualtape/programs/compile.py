@@ -96,10 +96,12 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
     (implementations that are not numpy's, constants and parameters without a
     literal).  ``groups`` (step index -> kernel call) replaces fused runs.  ``fast``
     (code to execute, not to read): numpy's functions are bound to plain names, and
-    values are released only when some intermediate is large enough to matter."""
+    values are released only when some intermediate is large enough to matter or the
+    program is long (many small values alive at once cost cache)."""
     avals = rec.plan.avals if optimized else rec.avals
     release = optimized and (not fast or max(
-        (int(np.prod(a[0], dtype=np.int64)) for a in avals), default=0) >= 4096)
+        (int(np.prod(a[0], dtype=np.int64)) for a in avals), default=0) >= 4096
+        or len(avals) > 2000)
     nm = names(rec)
     steps, consts, out_refs, frees = _program_parts(rec, optimized)
     ns: dict = {"np": np, "GuardFailed": GuardFailed, "same_value": same_value}
