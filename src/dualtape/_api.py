@@ -231,6 +231,11 @@ def all_finite(x: Any) -> bool:
         if v is None:
             continue
         if isinstance(v, Tracer):
+            check = getattr(v, "_all_finite", None)
+            if check is not None:       # a recording: the check is a decision it keeps
+                if not check():
+                    return False
+                continue
             stack.append(v.primal)
             stack.append(getattr(v, "tangent", None))
         elif isinstance(v, (list, tuple)):

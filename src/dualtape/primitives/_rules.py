@@ -92,6 +92,9 @@ def safe_mul(p: Any, t: Any) -> Any:
     pt = p * t
     if type(pt) is np.ndarray and np.isfinite(pt).all():
         return pt               # plain values, nothing to repair: one cheap check
+    check = getattr(pt, "_all_finite", None)
+    if check is not None and check():
+        return pt               # a recording: the same check, kept as a guard
     keep = _op("logical_or")(_op("isfinite")(p), t != 0)
     return _op("where")(keep, pt, 0.0)
 

@@ -165,9 +165,13 @@ def normalize_index(idx: Any, nd: int) -> tuple[tuple, bool]:
     ellipsis_at = None
     for item in idx:
         if isinstance(item, Tracer):
-            value_of(item)    # a value-dependent index (global sparsity) says so itself
-            raise TypeError("indexing with a traced value is not supported; index with "
-                            "integers, slices, boolean masks or integer arrays")
+            # a recording's positions or mask: its value, which the recording guards
+            concrete = getattr(item, "_index_value", None)
+            if concrete is None:
+                value_of(item)    # a value-dependent index (global sparsity) says so itself
+                raise TypeError("indexing with a traced value is not supported; index "
+                                "with integers, slices, boolean masks or integer arrays")
+            item = concrete()
         if item is Ellipsis:
             if ellipsis_at is not None:
                 raise IndexError("an index can only have a single ellipsis ('...')")

@@ -1,0 +1,414 @@
+"""Generated code: the program as straight-line Python, and numba kernels for its
+fused elementwise chains.
+
+``source(rec)`` writes ``def program(x1, ..., xn): ...; return y`` with one line per
+primitive (numpy's own function where the primitive's implementation is one), each
+guard as an ``if ...: raise GuardFailed`` at the place it was recorded, and, in the
+optimized form, ``del`` at each value's last use.  ``compile_program`` executes that
+source; with numba, each fusion group of the plan becomes one compiled loop.
+"""
+
+from __future__ import annotations
+
+import cmath
+import math
+import threading
+from typing import Any, Callable
+
+import numpy as np
+
+from .._api import flatten, unflatten
+from .passes import FUSABLE, INDEX_ADD_SUM
+from .recording import Guard, Instr, _same_value
+from .show import names
+
+__all__ = ["GuardFailed", "compile_program", "same_value", "source"]
+
+
+class GuardFailed(Exception):
+    """Raised by generated code when the input would take another path."""
+
+
+same_value = _same_value
+
+
+def _ident(name: str) -> str:
+    """A textbook name (v₋₁, s₁, c₀) as a Python identifier (v_m1, s1, c0)."""
+    table = str.maketrans("₋₀₁₂₃₄₅₆₇₈₉", "-0123456789")
+    s = name.translate(table)
+    return s[0] + ("_m" + s[2:] if s[1:2] == "-" else s[1:])
+
+
+def _lit(v: Any) -> str | None:
+    """Python source for a parameter or small constant, or None if it has none."""
+    if v is None or isinstance(v, (bool, int, str)):
+        return repr(v)
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else f"float({str(v)!r})"
+    if isinstance(v, np.generic) and v.dtype.kind in "biuf":
+        return f"np.{v.dtype.name}({_lit(v.item())})"
+    if isinstance(v, np.dtype):
+        return f"np.dtype({v.str!r})"
+    if isinstance(v, type) and issubclass(v, np.generic):
+        return f"np.{v.__name__}"
+    if isinstance(v, slice):
+        return f"slice({_lit(v.start)}, {_lit(v.stop)}, {_lit(v.step)})"
+    if isinstance(v, (tuple, list)):
+        parts = [_lit(e) for e in v]
+        if any(p is None for p in parts):
+            return None
+        inner = ", ".join(parts) + ("," if isinstance(v, tuple) and len(v) == 1 else "")
+        return f"({inner})" if isinstance(v, tuple) else f"[{inner}]"
+    if v is Ellipsis:
+        return "Ellipsis"
+    if isinstance(v, np.ndarray) and v.size <= 16 and v.dtype.kind in "biuf":
+        return f"np.array({v.tolist()!r}, dtype={v.dtype.str!r})"
+    return None
+
+
+def _fn_name(prim: Any) -> tuple[str, bool]:
+    impl = prim.impl
+    nm = getattr(impl, "__name__", "")
+    for mod, pre in ((np, "np."), (np.linalg, "np.linalg."), (np.fft, "np.fft.")):
+        if nm and getattr(mod, nm, None) is impl:
+            return pre + nm, True
+    return f"{prim.name}_impl", False
+
+
+def _program_parts(rec: Any, optimized: bool) -> tuple:
+    if optimized:
+        plan = rec.plan
+        steps = [s for s in plan.sources if s is not None]
+        consts = {s: v for s, v in enumerate(plan.env0) if v is not None}
+        frees = []
+        for (_, _, _, _, free), src in zip(plan.steps, plan.sources):
+            if src is None:
+                frees[-1] = frees[-1] + tuple(free)
+            else:
+                frees.append(tuple(free))
+        return steps, consts, plan.out_refs, frees
+    return list(rec.steps), dict(rec.consts), rec.out_refs, [()] * len(rec.steps)
+
+
+def generate(rec: Any, optimized: bool, groups: dict | None = None,
+             fast: bool = False) -> tuple[str, dict]:
+    """(source, namespace): the namespace holds what the source refers to by name
+    (implementations that are not numpy's, constants and parameters without a
+    literal).  ``groups`` (step index -> kernel call) replaces fused runs.  ``fast``
+    (code to execute, not to read): numpy's functions are bound to plain names, and
+    values are released only when some intermediate is large enough to matter or the
+    program is long (many small values alive at once cost cache)."""
+    avals = rec.plan.avals if optimized else rec.avals
+    release = optimized and (not fast or max(
+        (int(np.prod(a[0], dtype=np.int64)) for a in avals), default=0) >= 4096
+        or len(avals) > 2000)
+    nm = names(rec)
+    steps, consts, out_refs, frees = _program_parts(rec, optimized)
+    ns: dict = {"np": np, "GuardFailed": GuardFailed, "same_value": same_value}
+    header: list = []
+    body: list = []
+
+    def ref(s: int) -> str:
+        if s in consts:
+            lit = _lit(consts[s])
+            if lit is not None and s not in rec.seeds and (
+                    not optimized or type(consts[s]) in (bool, int, float)):
+                return lit            # a number as it was written (arrays get a name)
+            key = _ident(nm[s]) if s in nm and nm[s][0] in "cs" else f"k{s}"
+            if key not in ns:
+                ns[key] = consts[s]
+                header.append(f"{key} = {lit}" if lit is not None else
+                              f"{key} = constants[{key!r}]   # {consts[s].dtype}"
+                              f"{list(np.shape(consts[s]))}")
+            return key
+        return _ident(nm[s]) if s in nm else f"t{s}"
+
+    inputs = [_ident(nm[s]) for s in rec.in_slots]
+    sweep = None
+    skip: set = set()
+    for k, st in enumerate(steps):
+        if k in skip:
+            continue
+        if groups and k in groups:
+            lines, covered = groups[k](ref)
+            ns.update(groups[k].ns)
+            body.extend(lines)
+            skip.update(covered)
+            continue
+        if isinstance(st, Guard):
+            x = ref(st.slot)
+            cond = _guard_condition(st, x, k, ns, avals[st.slot])
+            body.append(f"if {cond}:   # guard recorded at {st.where}")
+            body.append(f"    raise GuardFailed({st.describe(nm.get(st.slot)).strip()!r})")
+        else:
+            if st.derivative != sweep and (sweep is not None or st.derivative):
+                body.append("# adjoint / tangent sweep (derivative rules)" if st.derivative
+                            else "# primal")
+            sweep = st.derivative
+            fn, builtin = _fn_name(st.prim)
+            if fast and builtin and fn.startswith("np."):
+                # one name lookup instead of two per call
+                short = "_" + fn[3:].replace(".", "_")
+                ns[short] = st.prim.impl
+                fn = short
+            if st.prim is INDEX_ADD_SUM:
+                fn, builtin = "index_add_sum", True
+                ns[fn] = st.prim.impl
+                if "from dualtape.programs.passes import index_add_sum" not in header:
+                    header.append("from dualtape.programs.passes import index_add_sum")
+            if not builtin:
+                key = fn if ns.get(fn, st.prim.impl) is st.prim.impl else f"{fn}{k}"
+                fn = key
+                if key not in ns:
+                    ns[key] = st.prim.impl
+                    header.append(f"{key} = lookup({st.prim.name!r}).impl"
+                                  if not st.prim.user else
+                                  f"{key} = ...   # the implementation of user primitive "
+                                  f"{st.prim.name!r}")
+            args = [ref(a) for a in st.args]
+            for p, v in st.params.items():
+                lit = _lit(v)
+                if lit is None:
+                    key = f"p{k}_{p}"
+                    ns[key] = v
+                    header.append(f"{key} = params[{key!r}]")
+                    lit = key
+                args.append(f"{p}={lit}")
+            lhs = ", ".join(ref(o) for o in st.outs)
+            if st.prim.multiple_results and len(st.outs) == 1:
+                lhs += ","
+            body.append(f"{lhs} = {fn}({', '.join(args)})")
+        if release and frees[k]:
+            dead = [ref(s) for s in frees[k] if s not in consts and s not in rec.in_slots]
+            if dead:
+                body.append(f"del {', '.join(dead)}")
+    outs = []
+    for j, r in enumerate(out_refs):
+        if r[0] == "slot":
+            # a constant the program keeps is handed out as a copy: the caller may
+            # write into what it gets
+            copy = ".copy()" if isinstance(consts.get(r[1]), np.ndarray) else ""
+            outs.append(ref(r[1]) + copy)
+        else:                                 # an output that is a constant
+            lit = _lit(r[1])
+            if lit is None:
+                ns[f"out{j}"] = r[1]
+                header.append(f"out{j} = constants['out{j}']")
+                lit = f"out{j}" + (".copy()" if isinstance(r[1], np.ndarray) else "")
+            outs.append(lit)
+    ret = ", ".join(outs) if len(outs) != 1 else outs[0]
+    text = "\n".join(header + body)
+    lines = [f"from {ns['isfinite'].__module__} import isfinite"] if "isfinite" in ns else []
+    lines.append("import numpy as np")
+    if "lookup(" in text:
+        lines.append("from dualtape.registry import lookup")
+    used = [n for n in ("GuardFailed", "same_value") if n + "(" in text]
+    if used:
+        lines.append(f"from dualtape.programs.compile import {', '.join(used)}")
+    lines.append("")
+    lines += header + ([""] if header else [])
+    defn = [f"def program({', '.join(inputs)}):"] + ["    " + b for b in body]
+    defn.append(f"    return ({ret})")
+    ns["__definition__"] = "\n".join(defn) + "\n"
+    return "\n".join(lines + defn) + "\n", ns
+
+
+def _guard_condition(g: Guard, x: str, k: int, ns: dict, aval: tuple) -> str:
+    """Python for "the guard ``g`` on ``x`` fails" (``aval``: its shape and dtype)."""
+    shape, dtype = aval
+    if g.kind == "finite" and shape in ((), (1,)) and np.dtype(dtype).kind in "fc":
+        # one number: math's test on the Python number is ten times cheaper
+        ns["isfinite"] = cmath.isfinite if np.dtype(dtype).kind == "c" else math.isfinite
+        return f"{'not ' if g.outcome else ''}isfinite({x}.item())"
+    if g.kind == "bool":
+        return f"bool({x}) is not {g.outcome!r}"
+    if g.kind == "int":
+        return f"int({x}) != {g.outcome!r}"
+    if g.kind == "float":
+        return f"not same_value(float({x}), {g.outcome!r})"
+    if g.kind == "finite":
+        return f"{'not ' if g.outcome else ''}np.isfinite({x}).all()"
+    ns[f"g{k}"] = g.outcome
+    return f"not same_value({x}, g{k})"
+
+
+def source(rec: Any, optimized: bool = False) -> str:
+    """The program as runnable Python (see the module docstring)."""
+    return generate(rec, optimized)[0]
+
+
+# ---- the compiled callables -------------------------------------------------------------
+_kernel_cache: dict = {}
+_kernel_lock = threading.Lock()
+
+
+def compile_program(prog: Any, backend: str = "auto") -> Callable:
+    """A function replaying ``prog``'s first recording through generated code."""
+    if backend not in ("auto", "python", "numba"):
+        raise ValueError(f"compile: backend must be 'auto', 'python' or 'numba', not "
+                         f"{backend!r}")
+    rec = prog.recording
+    groups = None
+    if backend != "python":
+        nb = _numba()
+        if nb is None and backend == "numba":
+            raise ImportError("compile(backend='numba') needs numba (pip install numba); "
+                              "backend='python' or 'auto' work without it")
+        if nb is not None:
+            groups = _kernels(rec, nb)
+    fn = compile_plan(rec, groups)
+    src = fn.source
+    in_slots = rec.in_slots
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        leaves, tree = flatten(args + (kwargs,) if kwargs else args)
+        if tree != rec.in_tree or not rec.matches(leaves):
+            return prog(*args, **kwargs)
+        xs = [np.asarray(v) for v, st in zip(leaves, rec.statics) if st is None]
+        if len(xs) != len(in_slots):
+            return prog(*args, **kwargs)
+        try:
+            out = fn(*xs)
+        except GuardFailed:
+            return prog(*args, **kwargs)
+        return unflatten(rec.out_tree, [out] if len(rec.out_refs) == 1 else list(out))
+    run.source = src
+    run.backend = "numba" if groups else "python"
+    return run
+
+
+def compile_plan(rec: Any, groups: dict | None) -> Callable:
+    """The optimized plan of ``rec`` as a Python function of the input arrays
+    returning the tuple of output leaves; raises GuardFailed on a failed guard."""
+    src, ns = generate(rec, True, groups, fast=True)
+    # only the definition: what the header names is in the namespace already
+    exec(compile(ns.pop("__definition__"), "<dualtape program>", "exec"), ns)
+    fn = ns["program"]
+    fn.source = src
+    return fn
+
+
+def _numba() -> Any:
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba
+
+
+_SCALAR = {
+    "add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+    "divide": "({0} / {1})", "negative": "(-{0})", "power": "({0} ** {1})",
+    "sin": "np.sin({0})", "cos": "np.cos({0})", "tan": "np.tan({0})",
+    "tanh": "np.tanh({0})", "exp": "np.exp({0})", "log": "np.log({0})",
+    "sqrt": "np.sqrt({0})", "square": "({0} * {0})", "abs": "abs({0})",
+    "sinh": "np.sinh({0})", "cosh": "np.cosh({0})", "arcsin": "np.arcsin({0})",
+    "arccos": "np.arccos({0})", "arctan": "np.arctan({0})", "log1p": "np.log1p({0})",
+    "expm1": "np.expm1({0})", "reciprocal": "(1.0 / {0})", "sign": "np.sign({0})",
+    "maximum": "np.maximum({0}, {1})", "minimum": "np.minimum({0}, {1})",
+    "where": "({1} if {0} else {2})", "isfinite": "np.isfinite({0})",
+    "logical_or": "({0} or {1})", "logical_and": "({0} and {1})",
+    "logical_not": "(not {0})", "not_equal": "({0} != {1})", "equal": "({0} == {1})",
+    "less": "({0} < {1})", "less_equal": "({0} <= {1})", "greater": "({0} > {1})",
+    "greater_equal": "({0} >= {1})", "reshape": "{0}", "broadcast_to": "{0}",
+}
+assert set(_SCALAR) == set(FUSABLE)
+
+
+def _kernels(rec: Any, numba: Any) -> dict:
+    """step index -> a function writing the kernel call for each fusion group."""
+    plan = rec.plan
+    steps = [s for s in plan.sources if s is not None]
+    consts = {s: v for s, v in enumerate(plan.env0) if v is not None}
+    reads_after: dict[int, int] = {}
+    for k, st in enumerate(steps):
+        for a in (st.args if isinstance(st, Instr) else (st.slot,)):
+            reads_after[a] = k
+    outputs = {r[1] for r in plan.out_refs if r[0] == "slot"}
+    calls: dict = {}
+    for g in plan.groups:
+        ins: list = []
+        made: set = set()
+        body: list = []
+        checks: list = []
+        for k in g:
+            st = steps[k]
+            if isinstance(st, Guard):
+                a = st.slot
+                term = f"t{a}" if a in made else None
+                if term is None:
+                    if a not in ins:
+                        ins.append(a)
+                    term = f"a{ins.index(a)}[i if a{ins.index(a)}.size > 1 else 0]"
+                body.append(f"if {'not ' if st.outcome else ''}np.isfinite({term}): bad = 1")
+                checks.append(st.describe(names(rec).get(a)))
+                continue
+            if st.prim.multiple_results or st.prim.name not in _SCALAR:
+                break
+            terms = []
+            for a in st.args:
+                if a in made:
+                    terms.append(f"t{a}")
+                elif a in consts and np.size(consts[a]) == 1 and \
+                        np.asarray(consts[a]).dtype.kind in "biuf":
+                    terms.append(repr(np.asarray(consts[a]).reshape(()).item()))
+                else:
+                    if a not in ins:
+                        ins.append(a)
+                    terms.append(f"a{ins.index(a)}[i if a{ins.index(a)}.size > 1 else 0]")
+            o = st.outs[0]
+            body.append(f"t{o} = {_SCALAR[st.prim.name].format(*terms)}")
+            made.add(o)
+        else:
+            last = g[-1]
+            outs = [o for o in made if o in outputs or reads_after.get(o, -1) > last]
+            if not outs:
+                continue
+            src = _kernel_source(ins, outs, body)
+            kern = _jit(numba, src)
+            calls[g[0]] = _call_writer(kern, ins, outs, plan.avals, g, len(calls), checks)
+    return calls
+
+
+def _kernel_source(ins: list, outs: list, body: list) -> str:
+    args = ", ".join([f"a{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outs))])
+    lines = [f"def kernel(n, {args}):", "    bad = 0", "    for i in range(n):"]
+    lines += ["        " + b for b in body]
+    lines += [f"        o{j}[i] = t{o}" for j, o in enumerate(outs)]
+    lines.append("    return bad")
+    return "\n".join(lines) + "\n"
+
+
+def _jit(numba: Any, src: str) -> Callable:
+    with _kernel_lock:
+        kern = _kernel_cache.get(src)
+        if kern is None:
+            ns: dict = {"np": np}
+            exec(src, ns)
+            kern = numba.njit(error_model="numpy", nogil=True)(ns["kernel"])
+            _kernel_cache[src] = kern
+        return kern
+
+
+def _call_writer(kern: Callable, ins: list, outs: list, avals: tuple, group: tuple,
+                 j: int, checks: list) -> Callable:
+    def write(ref: Callable) -> tuple[str, tuple]:
+        shapes = [avals[o] for o in outs]
+        n = int(np.prod(shapes[0][0], dtype=np.int64))
+        name = f"kernel{j}"
+        write.ns[name] = kern
+        alloc = "; ".join(f"{ref(o)} = np.empty({s!r}, dtype=np.{np.dtype(d).name})"
+                          for o, (s, d) in zip(outs, shapes))
+        args = [f"np.ravel({ref(a)})" for a in ins] + \
+               [f"{ref(o)}.reshape(-1)" for o in outs]
+        # a 0-d result is a numpy scalar, as numpy's own functions return it
+        scal = "".join(f"; {ref(o)} = {ref(o)}[()]" for o, (s, _) in zip(outs, shapes)
+                       if s == ())
+        call = f"{name}({n}, {', '.join(args)})"
+        if not checks:
+            return [f"{alloc}; {call}{scal}"], group
+        # the finiteness guards of the run, checked inside the loop
+        lines = [alloc, f"if {call}:", f"    raise GuardFailed({'; '.join(checks)!r})"]
+        return lines + ([scal[2:]] if scal else []), group
+    write.ns = {}
+    return write

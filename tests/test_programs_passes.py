@@ -1,0 +1,167 @@
+"""The passes before replay and the compiled back ends: each keeps the results exact,
+and each does what it claims (fewer instructions, released memory, fused runs)."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import numpy as np
+import pytest
+
+import dualtape as dt
+import dualtape.numpy as dnp
+from dualtape.programs import compile as pcompile
+
+SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "dualtape" / "programs"
+
+
+def names_in_plan(prog):
+    return [s.prim.name for s in prog.recording.plan.sources
+            if s is not None and hasattr(s, "prim")]
+
+
+def test_constant_folding_and_dead_code_leave_a_constant_gradient():
+    c = np.array([1.0, -2.0, 3.0])
+    prog = dt.record(dt.grad(lambda x: dnp.sum(x * c)), np.zeros(3))
+    report = prog.recording.plan.report
+    assert report["dead"] >= 2 and report["replayed"] == 0
+    np.testing.assert_array_equal(prog(np.ones(3)), c)
+
+
+def test_common_subexpressions_are_computed_once():
+    prog = dt.record(lambda x: dnp.sin(x) + dnp.sin(x), np.ones(2))
+    assert names_in_plan(prog).count("sin") == 1
+    assert prog.recording.plan.report["cse"] == 1
+    np.testing.assert_allclose(prog(np.full(2, 0.3)), 2 * np.sin([0.3, 0.3]), rtol=1e-15)
+
+
+def test_exact_identities_are_removed():
+    # x * 1 and x - 0 are x exactly (NaN and -0.0 included)
+    prog = dt.record(lambda x: (x * 1.0 - 0.0) * 2.0, np.ones(2))
+    assert names_in_plan(prog) == ["multiply"]
+    got = prog(np.array([np.nan, -0.0]))
+    assert np.isnan(got[0]) and np.signbit(got[1])
+
+
+def test_release_at_last_use_lowers_peak_memory():
+    f = lambda x: dnp.sum(dnp.cos(dnp.sin(dnp.exp(dnp.tanh(x)) * x)))
+    prog = dt.record(dt.grad(f), np.linspace(0, 1, 1000))
+    mem = prog.memory()
+    assert mem["inputs"] == 8000
+    assert 0 < mem["peak"] < mem["kept"]
+    np.testing.assert_allclose(prog(np.linspace(-1, 1, 1000)),
+                               dt.grad(f)(np.linspace(-1, 1, 1000)), rtol=1e-13)
+
+
+def test_elementwise_chains_are_fusion_groups():
+    f = lambda x: dnp.sum(dnp.cos(dnp.sin(x) * 0.5 + x))
+    prog = dt.record(f, np.ones(4))
+    groups = prog.recording.plan.groups
+    assert len(groups) == 1 and len(groups[0]) == 4         # sin, *, +, cos; not sum
+
+
+def test_a_nan_in_a_branch_not_taken_is_never_replayed_silently():
+    f = lambda x: dnp.sum(dnp.where(x > 0, dnp.sqrt(dnp.abs(x) + (x <= 0)), 0.0))
+    prog = dt.record(dt.grad(f), np.array([1.0, 4.0]))
+    x = np.array([-1.0, 4.0])
+    np.testing.assert_allclose(prog(x), dt.grad(f)(x), rtol=1e-15)
+    assert np.all(np.isfinite(prog(x)))
+
+
+def chain(x):
+    y = x
+    for _ in range(3):
+        y = dnp.cos(dnp.sin(y) * 0.9 + x) / dnp.exp(dnp.tanh(y))
+    return dnp.sum(y)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_compiled_back_ends_equal_eager(backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    x = np.linspace(-0.8, 0.7, 5)
+    prog = dt.record(dt.grad(chain), x)
+    run = prog.compile(backend)
+    assert run.backend == backend
+    for y in (x, x[::-1].copy()):
+        np.testing.assert_allclose(run(y), dt.grad(chain)(y), rtol=1e-13)
+    if backend == "numba":
+        assert "kernel0(" in run.source
+
+
+def test_compiled_falls_back_to_replay_on_a_failed_guard():
+    f = lambda x: dnp.sum(dnp.sin(x)) if dnp.sum(x) > 0 else dnp.sum(x * x)
+    prog = dt.record(dt.grad(f), np.ones(3))
+    run = prog.compile("python")
+    np.testing.assert_allclose(run(-np.ones(3)), -2 * np.ones(3))
+    assert prog.stats.rerecords == 1
+
+
+def test_without_numba_auto_degrades_and_numba_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(pcompile, "_numba", lambda: None)
+    prog = dt.record(dt.grad(chain), np.ones(3))
+    run = prog.compile("auto")
+    assert run.backend == "python"
+    np.testing.assert_allclose(run(np.ones(3)), dt.grad(chain)(np.ones(3)), rtol=1e-13)
+    with pytest.raises(ImportError, match="pip install numba"):
+        prog.compile("numba")
+
+
+def test_programs_import_no_mode():
+    # recording is one more interpreter over the registry: it knows no mode by name
+    for p in SRC.glob("*.py"):
+        tree = ast.parse(p.read_text())
+        mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not mods & {"forward", "reverse", "higher", "jacobian", "counting"}, p.name
+
+
+def test_scatter_sums_and_negation_folding_keep_the_hvp_exact():
+    def rosen(x):
+        a = x[:-1]
+        return dnp.sum(100.0 * (x[1:] - a ** 2) ** 2 + (1.0 - a) ** 2)
+
+    x, v = np.linspace(-1.2, 1.1, 50), np.cos(np.arange(50) * 0.37)
+    prog = dt.record(lambda x, v: dt.hvp(rosen, x, v), x, v)
+    report = prog.recording.plan.report
+    assert report["scatter_sums"] >= 1 and report["negations"] >= 1
+    for y in (x, x[::-1].copy()):
+        np.testing.assert_array_equal(prog(y, v), dt.hvp(rosen, y, v))   # bit for bit
+    # and right: the tridiagonal Hessian by hand
+    d = np.zeros(50)
+    d[:-1] = 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    d[1:] += 200
+    off = -400 * x[:-1]
+    hv = d * v
+    hv[:-1] += off * v[1:]
+    hv[1:] += off * v[:-1]
+    np.testing.assert_allclose(prog(x, v), hv, rtol=1e-12)
+
+
+def test_new_constants_take_few_slots():
+    prog = dt.record(lambda x: -(2.0 * x) + x * 0.5, np.ones(3))
+    plan = prog.recording.plan
+    assert len(plan.env0) <= prog.recording.nslots + 2 + 4
+    np.testing.assert_allclose(prog(np.arange(3.0)), -1.5 * np.arange(3.0), rtol=1e-15)
+
+
+def test_a_constant_output_is_handed_out_as_a_copy():
+    c = np.array([1.0, -2.0, 3.0])
+    prog = dt.record(dt.grad(lambda x: dnp.sum(x * c)), np.zeros(3))
+    g = prog(np.ones(3))
+    g += 100.0                                   # the caller writes into its result
+    np.testing.assert_array_equal(prog(np.ones(3)), c)
+    np.testing.assert_array_equal(prog.compile("python")(np.ones(3)), c)
+
+
+def test_replayed_chain_derivatives_are_bit_for_bit_eager():
+    # every rewrite of the plan is exact: the replay gives numpy's own rounding
+    f = lambda x: chain(x) * dnp.sum(-dnp.cos(-x) / (-x - 3.0))
+    x = np.linspace(-0.8, 0.7, 5)
+    pg = dt.record(dt.grad(f), x)
+    pj = dt.record(lambda x, v: dt.jvp(f, (x,), (v,)), x, np.ones(5))
+    assert pg.recording.plan.report["negations"] > 0
+    for y in (x, x * 0.9 - 0.05):
+        np.testing.assert_array_equal(pg(y), dt.grad(f)(y))
+        for got, want in zip(pj(y, np.ones(5)), dt.jvp(f, (y,), (np.ones(5),))):
+            np.testing.assert_array_equal(got, want)
