@@ -3,17 +3,31 @@
 Nesting is safe by construction: every ``jvp``/``vjp`` call opens a context with a
 fresh, higher level, and ``bind`` always hands an operation to the innermost context
 among its arguments, so an outer perturbation is a constant to an inner one.
+
+Sparse Hessians (``structure="sparse"``) follow the sparse Jacobian's four steps with
+symmetry exploited: detect the pattern (:mod:`dualtape.sparsity_hessian`), star- or
+acyclic-colour it (:mod:`dualtape.coloring_sym`), run one forward-over-reverse pass that
+carries one direction per colour (a vector-mode JVP of the gradient: all compressed
+Hessian-vector products ``H @ S`` at once), and decompress into a symmetric
+``scipy.sparse.csr_array``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ._api import check_input, checked, flatten, select_args
-from .forward import jacfwd, jvp
+import numpy as np
+
+from ._api import check_input, checked, flatten, select_args, to_array
+from .forward import jacfwd, jvp, jvp_batch
+from .registry import Tracer
 from .reverse import grad, jacrev
 
-__all__ = ["hessian", "hvp", "HESSIAN_MODES"]
+__all__ = ["hessian", "hvp", "HessianInfo", "HESSIAN_MODES"]
+
+#: ``structure="auto"`` stays dense when the Hessian pattern's density is at least this.
+AUTO_DENSITY = 0.25
 
 HESSIAN_MODES = {
     "fwd-over-fwd": (jacfwd, jacfwd),
@@ -23,8 +37,25 @@ HESSIAN_MODES = {
 }
 
 
+@dataclass
+class HessianInfo:
+    """What ``dt.hessian(..., return_info=True)`` did."""
+
+    method: str                    # "star", "acyclic" or "dense"
+    structure: str                 # "sparse" or "full"
+    passes: int                    # Hessian-vector products computed
+    sweeps: int                    # forward-over-reverse passes (each carries many)
+    colors: int | None = None      # colours of the symmetric colouring used
+    lower_bound: int | None = None  # no colouring of that kind uses fewer
+    nnz: int | None = None         # stored entries of the returned Hessian
+    n: int = 0
+    reason: str = ""
+
+
 def hessian(f: Callable, argnums: int | Sequence[int] = 0,
-            mode: str = "fwd-over-rev", chunk_size: int | None = None) -> Callable:
+            mode: str = "fwd-over-rev", chunk_size: int | None = None, *,
+            structure: str = "full", return_info: bool = False, sparsity: Any = "global",
+            method: str = "star", order: str = "auto") -> Callable:
     """The Hessian of ``f``, as ``outer(inner(f))`` for ``mode`` = "outer-over-inner".
 
     Returns ``h(*args)`` with ``h(x).shape == out.shape + x.shape + x.shape`` (for a
@@ -32,20 +63,106 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0,
     reverse sweep per forward direction.  ``chunk_size`` bounds the directions the outer
     mode carries at once: with an inner forward mode the intermediate values hold
     outer x inner x n numbers, n^3 for a dense Hessian, unless chunked.
+
+    ``structure``:
+      * "full" (default): the dense array above.
+      * "sparse": for a scalar ``f`` and one ``argnums``: a symmetric
+        ``scipy.sparse.csr_array`` of shape ``(x.size, x.size)`` (C order), by
+        colouring and one forward-over-reverse pass carrying one direction per colour.
+        ``method``: "star" (direct recovery, exact to the rounding of the products) or
+        "acyclic" (fewer colours, recovery by substitution: each entry also carries
+        the rounding of the subtractions along its two-coloured tree).
+        ``sparsity``: "global", "local" or a boolean ``(n, n)`` pattern.  ``order``:
+        the colouring's vertex order; "auto" tries natural order and, unless that
+        reached the lower bound, smallest-last.
+      * "auto": sparse when the pattern is sparse enough to pay (density below
+        ``AUTO_DENSITY`` and fewer colours than ``n``), else the dense array.
+    ``return_info=True``: ``h`` returns ``(H, info)``, see :class:`HessianInfo`.
     """
     try:
         outer, inner = HESSIAN_MODES[mode]
     except KeyError:
         raise ValueError(f"hessian mode must be one of {sorted(HESSIAN_MODES)}, "
                          f"not {mode!r}") from None
-    h = outer(inner(checked(f, "hessian"), argnums), argnums, chunk_size=chunk_size)
+    if structure not in ("full", "sparse", "auto"):
+        raise ValueError(f"hessian structure must be 'full', 'sparse' or 'auto', "
+                         f"not {structure!r}")
+    if method not in ("star", "acyclic"):
+        raise ValueError(f"hessian method must be 'star' or 'acyclic', not {method!r}")
+    f = checked(f, "hessian")
+    dense = outer(inner(f, argnums), argnums, chunk_size=chunk_size)
 
-    def hess(*args: Any) -> Any:
+    def h(*args: Any) -> Any:
         for i in select_args(argnums, len(args))[0]:
             for leaf in flatten(args[i])[0]:
                 check_input(leaf, "hessian")      # named here, not by the inner jacrev
-        return h(*args)
-    return hess
+        if structure == "full" and not return_info:
+            return dense(*args)
+        if structure == "full":
+            x = args[argnums] if isinstance(argnums, int) else None
+            H = dense(*args)
+            n = int(np.size(x)) if x is not None else 0
+            return H, HessianInfo("dense", "full", n, 1 if chunk_size is None else
+                                  -(-n // max(1, int(chunk_size))), n=n,
+                                  reason=f"structure='full': {mode}, one direction per input")
+        if not isinstance(argnums, (int, np.integer)):
+            raise TypeError(f"dt.hessian(structure={structure!r}) needs one integer argnums, "
+                            f"got {argnums!r}")
+        H, info = _sparse(f, args, int(argnums), structure, sparsity, method, order, dense)
+        return (H, info) if return_info else H
+    return h
+
+
+def _sparse(f: Callable, args: tuple, argnum: int, structure: str, sparsity: Any,
+            method: str, order: str, dense: Callable) -> tuple[Any, HessianInfo]:
+    from . import coloring_sym as cs
+    from .sparsity_hessian import _check, hessian_sparsity
+
+    x = to_array(args[argnum])
+    if isinstance(x, Tracer):
+        raise TypeError(f"dt.hessian(structure={structure!r}) returns a scipy.sparse or "
+                        f"plain array, which cannot carry an outer derivative "
+                        f"({x._trace.mode} mode); use structure='full' inside other "
+                        f"derivatives")
+    if not np.issubdtype(x.dtype, np.inexact):
+        x = x.astype(np.float64)
+    rest = list(args)
+
+    def fx(v: Any) -> Any:
+        rest[argnum] = v
+        return f(*rest)
+    n = x.size
+    P = (hessian_sparsity(fx, x, kind=sparsity) if isinstance(sparsity, str)
+         else _check(sparsity, n))
+    density = P.nnz / max(n * n, 1)
+    if structure == "auto" and density >= AUTO_DENSITY:
+        H = dense(*args)
+        return H, HessianInfo("dense", "full", n, 1, nnz=P.nnz, n=n, reason=(
+            f"density {density:.2f} >= {AUTO_DENSITY}: dense, {n} directions"))
+    g = cs._graph(P)
+    col = cs._color_graph(g, method, "natural" if order == "auto" else order, None)
+    if order == "auto" and col.ncolors > col.lower_bound:
+        other = cs._color_graph(g, method, "smallest_last", None)
+        col = other if other.ncolors < col.ncolors else col
+    if structure == "auto" and col.ncolors >= n:
+        H = dense(*args)
+        return H, HessianInfo("dense", "full", n, 1, colors=col.ncolors,
+                              lower_bound=col.lower_bound, nnz=P.nnz, n=n, reason=(
+                                  f"{method} colouring needs {col.ncolors} >= n = {n} "
+                                  f"colours: dense"))
+    k = col.ncolors
+    seeds = cs.seed_matrix(col, x.dtype).T.reshape((k,) + x.shape)
+    B = np.zeros((n, k), dtype=x.dtype)
+    if k:
+        _, t = jvp_batch(grad(fx), x, seeds)            # (k,) + x.shape: H @ S, by rows
+        B = np.reshape(t, (k, n)).T
+    H = cs._decompress_graph(g, col, B)
+    how = ("direct recovery" if method == "star" else "recovery by substitution")
+    return H, HessianInfo(method, "sparse", k, 1 if k else 0, colors=k,
+                          lower_bound=col.lower_bound, nnz=H.nnz, n=n, reason=(
+                              f"{method} colouring: {k} Hessian-vector products "
+                              f"(lower bound {col.lower_bound}) instead of n = {n}, "
+                              f"{how}"))
 
 
 def hvp(f: Callable, x: Any, v: Any) -> Any:
