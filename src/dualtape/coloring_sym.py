@@ -21,14 +21,17 @@ iff vertex ``j`` has colour ``c``) when the colouring of the adjacency graph of 
 
 Both colourings are greedy: vertices are visited in a chosen order and take the
 smallest colour that keeps the property.  The star kernel keeps every two-coloured
-star with its hub; the acyclic one keeps the two-coloured trees in a disjoint-set
-forest over the edges (the structures of Gebremedhin et al. 2007).  Each vertex ``v``
-looks at its neighbours' neighbourhoods, so a colouring costs ``O(sum_v deg(v)**2)``:
-linear in the non-zeros for bounded degree (banded, stencil, partially separable
-patterns), quadratic in a dense row (an arrowhead at n = 10**4 still colours in well
-under a second).  The kernels are compiled with numba on first use when it is
-importable, as in :mod:`dualtape.coloring`; otherwise the same code runs as plain Python
-(correct, much slower; a ``RuntimeWarning`` says so once).  Everything around the
+star with its hub, and each vertex a list of the stars it is in (at most one per other
+colour), so colouring ``v`` looks at each neighbour's colours, not its neighbours:
+``O(nnz * colours)`` in all, linear in the non-zeros even with dense rows (an
+arrowhead at n = 10**6 colours in under a second).  The acyclic kernel keeps the
+two-coloured trees in a disjoint-set forest over the edges (the structures of
+Gebremedhin et al. 2007) and looks at the neighbours' neighbourhoods:
+``O(sum_v deg(v)**2)`` times a nearly constant disjoint-set cost, linear for bounded
+degree (banded, stencil, partially separable patterns), quadratic in a dense row.
+The kernels are compiled with numba on first use when it is importable, as in
+:mod:`dualtape.coloring`; otherwise the same code runs as plain Python (correct, much
+slower; a ``RuntimeWarning`` says so once).  Everything around the
 kernels (symmetrising the pattern, edge bookkeeping, lower bounds, direct recovery,
 validity checks) is vectorised numpy.
 """
@@ -121,16 +124,23 @@ def _graph(pattern: Any) -> _Graph:
 
 # ---- kernels (plain Python, compiled by numba on first use) ------------------------------
 def _star_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
+    # Every vertex keeps a list of the two-coloured stars it is in, one per colour of
+    # its partners (a vertex meets each other colour in one star at most), so looking
+    # around a neighbour costs its number of colours, not its degree.
     n = ptr.shape[0] - 1
     nnz = idx.shape[0]
     color = np.full(n, -1, dtype=np.int64)
     forbidden = np.full(n + 1, -1, dtype=np.int64)
-    cnt = np.zeros(n + 1, dtype=np.int64)        # neighbours of v per colour
+    cnt = np.zeros(n + 1, dtype=np.int64)        # coloured neighbours of v per colour
     cnt_at = np.full(n + 1, -1, dtype=np.int64)
     new_at = np.full(n + 1, -1, dtype=np.int64)   # the star v hubs, per colour
     new_star = np.zeros(n + 1, dtype=np.int64)
-    star = np.full(nnz, -1, dtype=np.int64)       # star of each (directed) entry
     hub = np.full(nnz + 1, -1, dtype=np.int64)    # -1: a single edge, either end
+    head = np.full(n, -1, dtype=np.int64)         # per vertex: its stars, linked
+    nxt = np.full(nnz + 1, -1, dtype=np.int64)
+    ent_color = np.zeros(nnz + 1, dtype=np.int64)  # the partners' colour in that star
+    ent_star = np.zeros(nnz + 1, dtype=np.int64)
+    nent = 0
     nstars = 0
     ncolors = 0
     for t in range(n):
@@ -149,15 +159,15 @@ def _star_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
             if d < 0:
                 continue
             multi = cnt[d] >= 2
-            for q in range(ptr[w], ptr[w + 1]):
-                x = idx[q]
-                c = color[x]
-                if x == v or c < 0 or forbidden[c] == v:
-                    continue
-                # v would make a two-coloured path on four vertices: through two
-                # neighbours of one colour (v a hub) or onto a leaf w of x's star.
-                if multi or hub[star[q]] == x:
+            e = head[w]
+            while e >= 0:
+                c = ent_color[e]
+                h = hub[ent_star[e]]
+                # v would close a two-coloured path on four vertices: as the hub of
+                # two neighbours of one colour, or as a leaf hung on a leaf w
+                if forbidden[c] != v and (multi or (h >= 0 and h != w)):
                     forbidden[c] = v
+                e = nxt[e]
         c = 0
         while forbidden[c] == v:
             c += 1
@@ -169,26 +179,44 @@ def _star_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
             d = color[w]
             if d < 0:
                 continue
+            add_w = True
             if cnt[d] >= 2:
                 if new_at[d] != v:
                     new_at[d] = v
                     new_star[d] = nstars
                     hub[nstars] = v
+                    ent_color[nent] = d         # v joins its new star once
+                    ent_star[nent] = nstars
+                    nxt[nent] = head[v]
+                    head[v] = nent
+                    nent += 1
                     nstars += 1
                 s = new_star[d]
             else:
                 s = -1
-                for q in range(ptr[w], ptr[w + 1]):
-                    if idx[q] != v and color[idx[q]] == c:
-                        s = star[q]
+                e = head[w]
+                while e >= 0:
+                    if ent_color[e] == c:
+                        s = ent_star[e]
                         break
+                    e = nxt[e]
                 if s >= 0:
-                    hub[s] = w
+                    hub[s] = w                  # w now has two partners of colour c
+                    add_w = False               # and lists that star already
                 else:
                     s = nstars
                     nstars += 1
-            star[p] = s
-            star[rev[p]] = s
+                ent_color[nent] = d
+                ent_star[nent] = s
+                nxt[nent] = head[v]
+                head[v] = nent
+                nent += 1
+            if add_w:
+                ent_color[nent] = c
+                ent_star[nent] = s
+                nxt[nent] = head[w]
+                head[w] = nent
+                nent += 1
     return color, ncolors
 
 
@@ -514,7 +542,7 @@ def star_coloring(pattern: scipy.sparse.sparray | scipy.sparse.spmatrix | ArrayL
     "smallest_last", "random" or a permutation), with degrees in the adjacency graph.
     Returns a :class:`SymmetricColoring` (``method="star"``): ``H`` follows from
     ``H @ seed_matrix(coloring)`` by direct recovery (:func:`decompress`).
-    Cost ``O(sum_v deg(v)**2)``.
+    Cost ``O(nnz * ncolors)``.
     """
     return _color(pattern, "star", order, seed)
 
