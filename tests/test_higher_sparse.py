@@ -252,3 +252,19 @@ def test_errors():
         dt.hessian(rosenbrock, structure="sparse", sparsity=np.ones((3, 3)))(x)
     with pytest.raises(TypeError, match="outer derivative"):
         dt.grad(lambda y: dt.hessian(rosenbrock, structure="sparse")(y).sum())(x)
+
+
+def test_sparse_hessian_drives_trust_constr():
+    import scipy.optimize as so
+
+    def energy(x):
+        u = x.reshape(20, 20)
+        dx, dy = u[1:] - u[:-1], u[:, 1:] - u[:, :-1]
+        return 0.5 * np.sum(dx ** 2) + 0.5 * np.sum(dy ** 2) + np.sum(np.cosh(u) - 0.5 * u)
+    x0 = np.zeros(400)
+    P = hessian_sparsity(energy, x0)
+    hess = dt.hessian(energy, structure="sparse", sparsity=P)
+    res = so.minimize(energy, x0, jac=dt.grad(energy), hess=hess, method="trust-constr")
+    assert res.success
+    # at the minimum sinh(u) = 0.5 - (L u), i.e. the gradient vanishes
+    assert np.linalg.norm(dt.grad(energy)(res.x)) < 1e-6

@@ -4,7 +4,7 @@ one primitive registry."""
 from .counting import Counts, count
 from .custom import defjvp, defprimitive, defvjp
 from .forward import Dual, jacfwd, jvp
-from .higher import hessian, hvp
+from .higher import HessianInfo, hessian, hvp
 from .jacobian import JacobianInfo, jacobian
 from .programs import GuardError, Program, record, recorded
 from .reverse import grad, jacrev, value_and_grad, vjp
@@ -14,7 +14,8 @@ from .testing import check_grads
 __version__ = "0.1.0"
 
 __all__ = [
-    "Counts", "Dual", "GuardError", "JacobianInfo", "Program", "__version__", "check_grads",
-    "count", "defjvp", "defprimitive", "defvjp", "grad", "hessian", "hvp", "jacfwd",
-    "jacobian", "jacrev", "jvp", "record", "recorded", "sparsity", "value_and_grad", "vjp",
+    "Counts", "Dual", "GuardError", "HessianInfo", "JacobianInfo", "Program", "__version__",
+    "check_grads", "count", "defjvp", "defprimitive", "defvjp", "grad", "hessian", "hvp",
+    "jacfwd", "jacobian", "jacrev", "jvp", "record", "recorded", "sparsity", "value_and_grad",
+    "vjp",
 ]
