@@ -79,6 +79,41 @@ def test_local_pattern_may_be_smaller():
     assert hessian_sparsity(f, x).nnz == 3
 
 
+def test_public_spelling():
+    x = np.linspace(0.1, 1.2, 7)
+    for kind in ("global", "local"):
+        np.testing.assert_array_equal(dt.sparsity(rosenbrock, x, kind, hessian=True).toarray(),
+                                      hessian_sparsity(rosenbrock, x, kind).toarray())
+    # the Jacobian pattern is unchanged without the flag
+    assert dt.sparsity(np.sin, x).shape == (7, 7)
+
+
+_rng = np.random.default_rng(5)
+A = _rng.standard_normal((4, 6)) * (_rng.random((4, 6)) < 0.5)
+NONSEPARABLE = {
+    "relu-square": lambda x: np.sum(np.maximum(x[1:] * x[:-1], 0.0) ** 2),
+    "abs-cubed": lambda x: np.sum(np.abs(x[::2] - x[1::2]) ** 3),
+    "where": lambda x: np.sum(np.where(x > 0, x ** 3, np.sin(x)) * x[::-1]),
+    "matmul": lambda x: np.sum(np.tanh(A @ x) ** 2),
+    "max": lambda x: np.max(x[:3] * x[3:]) + np.sum(np.exp(x[:2])),
+    "logsumexp": lambda x: np.log(np.sum(np.exp(x[2:5]))) * x[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(NONSEPARABLE))
+def test_global_pattern_never_too_small(name):
+    f = NONSEPARABLE[name]
+    rng = np.random.default_rng(7)
+    P = dt.sparsity(f, rng.uniform(-1, 1, 6), hessian=True).toarray()
+    np.testing.assert_array_equal(P, P.T)
+    for _ in range(5):               # other points, other signs and branches
+        x = rng.uniform(-2, 2, 6)
+        H = dt.hessian(f)(x)
+        assert not np.any((H != 0) & ~P), name
+        Hs = dt.hessian(f, structure="sparse")(x)
+        np.testing.assert_allclose(Hs.toarray(), H, rtol=1e-12, atol=1e-12)
+
+
 def test_vector_function_is_refused():
     with pytest.raises(TypeError, match="one output element"):
         hessian_sparsity(np.sin, np.ones(3))

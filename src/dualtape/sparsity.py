@@ -96,7 +96,8 @@ class IndexSets(TracedArray):
         return TracedArray.__getattr__(self, "any")(*args, **kwargs)
 
 
-def sparsity(f: Callable, x: Any, kind: str = "global") -> sp.csr_array:
+def sparsity(f: Callable, x: Any, kind: str = "global", *,
+             hessian: bool = False) -> sp.csr_array:
     """The Jacobian sparsity pattern of ``f`` at ``x``.
 
     Returns a boolean ``scipy.sparse.csr_array`` of shape ``(out.size, x.size)`` (C
@@ -105,9 +106,16 @@ def sparsity(f: Callable, x: Any, kind: str = "global") -> sp.csr_array:
     error); ``kind="local"``: it may use the values at ``x``, so e.g. relu at a
     negative input has an empty row.  Primitives without a structure rule are treated
     as dense.
+
+    ``hessian=True``: for a scalar ``f``, the symmetric pattern of its Hessian, shape
+    ``(x.size, x.size)``: the Jacobian pattern of ``dt.grad(f)``, exact for partially
+    separable functions (see :mod:`dualtape.sparsity_hessian`).
     """
     if kind not in ("global", "local"):
         raise ValueError(f"kind must be 'global' or 'local', not {kind!r}")
+    if hessian:
+        from .sparsity_hessian import hessian_sparsity
+        return hessian_sparsity(f, x, kind)
     x = to_array(x, fn="sparsity")
     n = _structure.size(x)
     trace = SparsityTrace(n, kind == "local")

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._api import sparse as sp
+from ._api import to_array
 from .reverse import grad
 from .sparsity import sparsity
 
@@ -38,7 +39,7 @@ def hessian_sparsity(f: Callable, x: Any, kind: str = "global") -> Any:
     values at ``x``.  ``f`` must return one element, as for :func:`dualtape.grad`
     (which raises otherwise).
     """
-    x = np.asarray(x)
+    x = to_array(x, fn="sparsity")
     if not np.issubdtype(x.dtype, np.inexact):
         x = x.astype(np.float64)
     P = sparsity(grad(f), x, kind=kind)
