@@ -28,7 +28,6 @@ import dualtape as dt
 from dualtape import coloring_sym as cs
 from dualtape.coloring import color_columns, color_rows
 from dualtape.forward import jvp_batch
-from dualtape.jacobian_bidir import bidirectional_jacobian
 from dualtape.sparsity_hessian import hessian_sparsity
 
 
@@ -72,7 +71,7 @@ def rosenbrock_table(sizes: list[int]) -> None:
         scale = abs(exact).max()
         t_det, P = best(lambda: hessian_sparsity(rosenbrock, x))
         g = cs._graph(P)
-        if n <= 10**4:
+        if n <= 10**3:
             t_nh, _ = best(lambda: jvp_batch(dt.grad(rosenbrock), x, np.eye(n)), 1)
             nh = f"{ms(t_nh):>11}"
         else:
@@ -83,7 +82,7 @@ def rosenbrock_table(sizes: list[int]) -> None:
             t_dense, _ = best(lambda: dt.hessian(rosenbrock)(x), 1)
             dense = ms(t_dense)
         for m in ("star", "acyclic"):
-            t_col, col = best(lambda: cs._color_graph(g, m, "natural", None))
+            t_col, col = best(lambda: cs._color_graph(cs._graph(P), m, "natural", None))
             seeds = cs.seed_matrix(col).T.copy()
             t_hvp, (_, B) = best(lambda: jvp_batch(dt.grad(rosenbrock), x, seeds))
             Bn = np.asarray(B).T.copy()
@@ -92,7 +91,7 @@ def rosenbrock_table(sizes: list[int]) -> None:
             err = abs(H2 - exact).max() / scale
             print(f"{n:>8} {m:>8} {col.ncolors:>4} {ms(t_det)} {ms(t_col)} {ms(t_hvp)} "
                   f"{ms(t_dec)} {ms(t_all)} {nh:>11} {dense:>9} {err:9.1e}", flush=True)
-    print("'n HVPs': one vector-mode pass with n directions (n <= 1e4), else ~ n x one "
+    print("'n HVPs': one vector-mode pass with n directions (n <= 1e3), else ~ n x one "
           "dt.hvp; 'dense': dt.hessian (fwd-over-rev, dense); 'rel err': "
           "max |H - H_exact| / max |H_exact|.")
 
@@ -110,16 +109,17 @@ def arrowhead_and_bidirectional(n: int) -> None:
 
     def rowcol(x):
         return np.concatenate([np.sum(x ** 2)[None], np.sin(x[1:]) * x[0]])
-    t, (J, info) = best(lambda: bidirectional_jacobian(rowcol, x, return_info=True))
+    t, (J, info) = best(lambda: dt.jacobian(rowcol, x, structure="sparse", return_info=True))
     P = J != 0
     c, r = color_columns(P).ncolors, color_rows(P).ncolors
     small = 2000
     xs = x[:small]
     t1, _ = best(lambda: dt.jacobian(rowcol, xs, structure="sparse", mode="fwd"), 1)
+    t2, _ = best(lambda: dt.jacobian(rowcol, xs, structure="sparse"))
     print(f"dense row + dense column Jacobian: {info.passes} passes "
           f"({info.reason}), {ms(t).strip()} ms in all; one-sided: {c} column colours / "
-          f"{r} row colours (dt.jacobian(structure='sparse') at n = {small}: "
-          f"{ms(t1).strip()} ms)")
+          f"{r} row colours (at n = {small}: one-sided dt.jacobian(mode='fwd') "
+          f"{ms(t1).strip()} ms, bidirectional {ms(t2).strip()} ms)")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Tests for dualtape.bicoloring and dualtape.jacobian_bidir: bidirectional partitions
+"""Tests for dualtape.bicoloring and its use by dt.jacobian: bidirectional partitions
 are checked entry by entry by brute force, decompression is exact on random
 Jacobians, and the dense-row-plus-dense-column Jacobian takes a handful of passes
 against its closed form."""
@@ -11,9 +11,10 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import dualtape as dt
 from dualtape.bicoloring import Bicoloring, bicolor, decompress, seed_matrices
 from dualtape.coloring import color_columns, color_rows
-from dualtape.jacobian_bidir import bidirectional_jacobian
+from dualtape.jacobian import execute, plan_jacobian
 
 
 def brute_direct(p: np.ndarray, bc: Bicoloring) -> bool:
@@ -45,9 +46,11 @@ def dense_row_col_jacobian(x: np.ndarray) -> np.ndarray:
 
 def test_dense_row_and_column_in_a_few_passes() -> None:
     x = np.random.default_rng(0).uniform(-1, 1, 2000)
-    J, info = bidirectional_jacobian(dense_row_col, x, return_info=True)
+    J, info = dt.jacobian(dense_row_col, x, structure="sparse", return_info=True)
     assert info.passes <= 5 and info.sweeps <= 2
     assert info.mode == "fwd+rev" and info.nnz == 3 * 2000 - 2
+    assert info.evaluations == 2                  # detection, then one recording
+    assert "compressed fwd+rev" in info.reason and "beats" in info.reason
     np.testing.assert_allclose(J.toarray(), dense_row_col_jacobian(x), rtol=1e-14, atol=0)
     # one-sided colourings of the same pattern need n colours each
     p = J != 0
@@ -105,9 +108,21 @@ def test_wrong_bicoloring_is_refused() -> None:
         decompress(p, bc, np.zeros((3, 2)), np.zeros((0, 3)))
 
 
-def test_local_and_given_patterns() -> None:
+def test_planner_options() -> None:
     x = np.linspace(0.1, 1.0, 40)
-    J1 = bidirectional_jacobian(dense_row_col, x, sparsity="local")
-    J2 = bidirectional_jacobian(dense_row_col, x, sparsity=dense_row_col_jacobian(x) != 0)
-    np.testing.assert_allclose(J1.toarray(), dense_row_col_jacobian(x), rtol=1e-14)
-    np.testing.assert_allclose(J2.toarray(), dense_row_col_jacobian(x), rtol=1e-14)
+    want = dense_row_col_jacobian(x)
+    for kw in ({"sparsity": "local"}, {"sparsity": want != 0}, {"chunk_size": 1},
+               {"structure": "auto"}, {"sparse_format": "csc"}):
+        J, info = dt.jacobian(dense_row_col, x, **{"structure": "sparse", **kw},
+                              return_info=True)
+        assert info.mode == "fwd+rev", kw
+        np.testing.assert_allclose(J.toarray(), want, rtol=1e-14)
+        if "chunk_size" in kw:
+            assert info.sweeps == info.passes
+    # a mode forced to one side never mixes
+    J, info = dt.jacobian(dense_row_col, x, mode="fwd", structure="sparse", return_info=True)
+    assert info.mode == "fwd" and info.passes == 40
+    # the plan can run again at another point
+    p, _, _ = plan_jacobian(dense_row_col, x, structure="sparse")
+    J, _ = execute(p, dense_row_col, 2 * x)
+    np.testing.assert_allclose(J.toarray(), dense_row_col_jacobian(2 * x), rtol=1e-14)

@@ -65,11 +65,17 @@ def test_arrowhead_needs_n_column_colours_and_the_planner_picks_reverse():
     P = dt.sparsity(arrowhead, x)
     assert color_columns(P).ncolors == 12
     assert color_rows(P).ncolors == 2
-    J, info = dt.jacobian(arrowhead, x, structure="sparse", return_info=True)
-    assert info.mode == "rev" and info.colors == 2
-    assert "compressed rev" in info.reason
     expected = np.diag(np.r_[0.0, 3 * x[1:] ** 2])
     expected[0] = 2 * x
+    J, info = dt.jacobian(arrowhead, x, structure="sparse", mode="rev", return_info=True)
+    assert info.mode == "rev" and info.colors == 2
+    assert "compressed rev" in info.reason
+    np.testing.assert_array_equal(J.toarray(), expected)
+    # with both modes allowed, one VJP for the dense row and one JVP for the diagonal
+    # (1 + ratio) beats two VJPs (2 x ratio)
+    J, info = dt.jacobian(arrowhead, x, structure="sparse", return_info=True)
+    assert info.mode == "fwd+rev" and info.passes == 2
+    assert info.estimates["compressed fwd+rev"] < info.estimates["compressed rev"]
     np.testing.assert_array_equal(J.toarray(), expected)
 
 
@@ -142,8 +148,14 @@ def test_decompressed_equals_dense_exactly(fab, mode):
         return np.tanh(A @ x) * (B @ np.sqrt(x)) + np.exp(A @ x)
     J, info = dt.jacobian(f, x, mode=mode, structure="sparse", return_info=True)
     # Compressed passes do the dense passes' arithmetic plus exact zeros, so each
-    # equals the dense Jacobian of its own mode to the last bit.
-    dense = (dt.jacfwd if info.mode == "fwd" else dt.jacrev)(f)(x)
+    # equals the dense Jacobian of its own mode to the last bit (a bidirectional plan:
+    # each entry that of the side it was read from).
+    if info.mode == "fwd+rev":
+        bc = info.plan.coloring
+        by_rev = np.asarray(bc.rows_rev)[:, None] & ~np.asarray(bc.cols_fwd)[None, :]
+        dense = np.where(by_rev, dt.jacrev(f)(x), dt.jacfwd(f)(x))
+    else:
+        dense = (dt.jacfwd if info.mode == "fwd" else dt.jacrev)(f)(x)
     np.testing.assert_array_equal(J.toarray(), dense)
     np.testing.assert_allclose(J.toarray(), dt.jacrev(f)(x), rtol=1e-14, atol=1e-15)
 

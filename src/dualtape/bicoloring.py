@@ -76,6 +76,14 @@ class Bicoloring:
         """JVPs plus VJPs."""
         return self.ncol_colors + self.nrow_colors
 
+    #: colours in all (as a one-sided colouring's ``ncolors``): JVPs plus VJPs
+    ncolors = passes
+
+    @property
+    def lower_bound(self) -> None:
+        """No lower bound is computed for bidirectional partitions."""
+        return None
+
     def __repr__(self) -> str:
         return (f"Bicoloring(jvps={self.ncol_colors}, vjps={self.nrow_colors}, "
                 f"rows_rev={int(self.rows_rev.sum())}, cols_fwd={int(self.cols_fwd.sum())})")

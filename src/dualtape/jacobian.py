@@ -25,7 +25,11 @@ The planner prices each strategy as (directions) x (cost of one direction): a fo
 direction costs 1, a reverse one ``cost_ratio``, by default counted on f at x: the flops
 of one VJP's derivative work over one JVP's (:func:`reverse_cost`).  Dense forward needs
 n directions, dense reverse m, compressed forward one per column colour and compressed
-reverse one per row colour.
+reverse one per row colour.  With ``mode="auto"`` a bidirectional partition
+(:mod:`dualtape.bicoloring`: some entries from compressed JVPs, the rest from compressed
+VJPs, both run on the one recording) is priced too, when neither one-sided colouring
+is already down to a couple of directions; it wins when a dense row and a dense column
+make both one-sided colourings as slow as the dense Jacobian.
 """
 
 from __future__ import annotations
@@ -52,6 +56,10 @@ REVERSE_COST = 1.5
 #: ``structure="auto"`` goes sparse when the pattern's density is below this...
 AUTO_DENSITY = 0.25
 
+#: A bidirectional partition is searched only when the best one-sided colouring costs
+#: more than this many forward directions (below it there is little to gain).
+BIDIRECTIONAL_FROM = 2.0
+
 _MODES = ("auto", "fwd", "rev")
 _STRUCTURES = ("full", "diagonal", "sparse", "auto")
 
@@ -63,12 +71,14 @@ class JacobianPlan:
 
     ``coloring`` is None for a dense Jacobian (the directions are unit vectors), else the
     column (``mode="fwd"``) or row (``mode="rev"``) colouring whose seed directions are
-    pushed or pulled; a diagonal is a one-colour colouring.  ``m`` is None when the plan
+    pushed or pulled, or the :class:`~dualtape.bicoloring.Bicoloring` whose column
+    colours are pushed and row colours pulled (``mode="fwd+rev"``); a diagonal is a
+    one-colour colouring.  ``m`` is None when the plan
     did not need f's output to decide (it is then learned when the plan runs).
     """
 
     structure: str                 # what is built: "full", "diagonal" or "sparse"
-    mode: str                      # "fwd" (JVPs) or "rev" (VJPs)
+    mode: str                      # "fwd" (JVPs), "rev" (VJPs) or "fwd+rev" (both)
     n: int
     m: int | None
     in_shape: tuple
@@ -93,9 +103,9 @@ class JacobianPlan:
 class JacobianInfo:
     """What ``dt.jacobian(..., return_info=True)`` did: every field describes what ran."""
 
-    mode: str                      # "fwd" or "rev"
+    mode: str                      # "fwd", "rev" or "fwd+rev" (bidirectional)
     structure: str                 # "full", "diagonal" or "sparse"
-    passes: int                    # directional derivatives (JVPs or VJPs) computed
+    passes: int                    # directional derivatives (JVPs and VJPs) computed
     sweeps: int                    # interpreter passes that computed them (each carries
     #                                up to chunk_size directions)
     colors: int | None = None      # colours of the compressed strategy used
@@ -114,11 +124,14 @@ class JacobianInfo:
 
 def plan(n: int, m: int, col_colors: int | None = None, row_colors: int | None = None,
          cost_ratio: float = REVERSE_COST, allowed: tuple = ("fwd", "rev"),
-         dense: bool = True, compressed: bool = True) -> tuple[str, bool, dict, str]:
+         dense: bool = True, compressed: bool = True,
+         bidirectional: tuple[int, int] | None = None) -> tuple[str, bool, dict, str]:
     """Choose the cheapest strategy.  Returns ``(mode, is_compressed, estimates, reason)``.
 
     ``estimates`` maps strategy names ("dense fwd", "dense rev", "compressed fwd",
-    "compressed rev") to their price in forward-direction units.
+    "compressed rev", "compressed fwd+rev") to their price in forward-direction units.
+    ``bidirectional``: ``(JVPs, VJPs)`` of a bidirectional partition, priced when both
+    modes are allowed.
     """
     est: dict[str, float] = {}
     if dense:
@@ -131,13 +144,18 @@ def plan(n: int, m: int, col_colors: int | None = None, row_colors: int | None =
             est["compressed fwd"] = float(col_colors)
         if "rev" in allowed and row_colors is not None:
             est["compressed rev"] = row_colors * cost_ratio
-    # On a tie prefer dense (no detection needed) and forward (no tape).
-    order = ["dense fwd", "dense rev", "compressed fwd", "compressed rev"]
+        if bidirectional is not None and "fwd" in allowed and "rev" in allowed:
+            est["compressed fwd+rev"] = bidirectional[0] + bidirectional[1] * cost_ratio
+    # On a tie prefer dense (no detection needed), forward (no tape), one-sided.
+    order = ["dense fwd", "dense rev", "compressed fwd", "compressed rev",
+             "compressed fwd+rev"]
     best = min(est, key=lambda k: (est[k], order.index(k)))
     mode = best.split()[1]
     parts = {"dense fwd": f"n={n} JVPs", "dense rev": f"m={m} VJPs x {cost_ratio:g}",
              "compressed fwd": f"{col_colors} column colours",
-             "compressed rev": f"{row_colors} row colours x {cost_ratio:g}"}
+             "compressed rev": f"{row_colors} row colours x {cost_ratio:g}",
+             "compressed fwd+rev": (f"{bidirectional[0]} JVPs + {bidirectional[1]} VJPs x "
+                                    f"{cost_ratio:g}" if bidirectional else "")}
     others = ", ".join(f"{k} {est[k]:g} ({parts[k]})" for k in order if k in est and k != best)
     reason = f"{best}: cost {est[best]:g} ({parts[best]})" + (f" beats {others}" if others else "")
     return mode, best.startswith("compressed"), est, reason
@@ -259,13 +277,22 @@ def plan_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "ful
         row_bound = int(np.bincount(pattern.indices, minlength=n).max()) if pattern.nnz else 0
         if cols is None or row_bound * r < cols.ncolors:
             rows = _colour("row", pattern, order)
+    bi = None
+    if cols is not None and r is not None:
+        one_sided = min(cols.ncolors, rows.ncolors * r if rows else float(n))
+        if one_sided > BIDIRECTIONAL_FROM:
+            from .bicoloring import bicolor
+            bi = bicolor(pattern, cost_ratio=r,
+                         order="natural" if order == "auto" else order)
     chosen, compressed, est, reason = plan(
         n, m, cols.ncolors if cols else None, rows.ncolors if rows else None,
-        r or REVERSE_COST, allowed, dense=(structure == "auto"))
+        r or REVERSE_COST, allowed, dense=(structure == "auto"),
+        bidirectional=(bi.ncol_colors, bi.nrow_colors) if bi is not None else None)
     if not compressed:
         return JacobianPlan("full", chosen, m=m, pattern=pattern, cost_ratio=r,
                             estimates=est, reason=note + reason, **base), rec, priced
-    return JacobianPlan("sparse", chosen, m=m, coloring=cols if chosen == "fwd" else rows,
+    coloring = {"fwd": cols, "rev": rows, "fwd+rev": bi}[chosen]
+    return JacobianPlan("sparse", chosen, m=m, coloring=coloring,
                         pattern=pattern, cost_ratio=r, estimates=est,
                         reason=note + reason, **base), rec, priced
 
@@ -319,6 +346,8 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
                          f"and dtype {p.dtype}, not {tuple(x.shape)} and {x.dtype}; "
                          f"plan again for this input")
     run = _Run()
+    if p.mode == "fwd+rev":
+        return _execute_bidirectional(p, f, x, recording, run)
     if p.mode == "fwd":
         rec = recording if recording is not None and recording.forward else None
         if rec is not None:
@@ -369,6 +398,35 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
     return (J if p.sparse_format == "csr" else J.asformat(p.sparse_format)), run
 
 
+def _execute_bidirectional(p: JacobianPlan, f: Callable, x: Any,
+                           recording: Recording | None, run: _Run) -> tuple[Any, _Run]:
+    """Both sides of a bidirectional partition on one recording: the column colours
+    pushed (``J @ S_c``), the row colours pulled (``S_r @ J``), then direct decompression."""
+    from .bicoloring import decompress, seed_matrices
+    rec = recording if recording is not None and recording.forward else \
+        record_tape(f, x, forward=True, fn="jacobian")
+    run.out = rec.out
+    _check_out(p, run.out)
+    sc, sr = seed_matrices(p.coloring, p.dtype)
+    m, out_shape = _size(rec.out), tuple(np.shape(rec.out))
+
+    def side(S: np.ndarray, sweep: Callable, dims: tuple, width: int) -> np.ndarray:
+        d = S.shape[0]
+        k = d if p.chunk_size is None else p.chunk_size
+        blocks = [np.zeros((0, width), dtype=S.dtype)]
+        for start in range(0, d, max(k, 1)):
+            stop = min(start + k, d)
+            t = sweep(S[start:stop].reshape((stop - start,) + dims))
+            blocks.append(np.reshape(t, (stop - start, width)))
+            run.passes += stop - start
+            run.sweeps += 1
+        return np.concatenate(blocks, axis=0)
+    fwd = side(sc.T, rec.push, p.in_shape, m)                         # (JVPs, m)
+    rev = side(sr.astype(zeros_tangent(rec.out).dtype), rec.pull, out_shape, p.n)
+    J = decompress(p.pattern, p.coloring, fwd.T, rev)
+    return (J if p.sparse_format == "csr" else J.asformat(p.sparse_format)), run
+
+
 def _check_out(p: JacobianPlan, out: Any) -> None:
     if p.m is not None and _size(out) != p.m:
         raise ValueError(f"dt.jacobian: the plan (its sparsity pattern) has {p.m} output "
@@ -399,7 +457,8 @@ def _report(p: JacobianPlan, run: _Run, evaluations: int, pricing_sweeps: int,
     return JacobianInfo(
         mode=p.mode, structure=p.structure, passes=run.passes, sweeps=run.sweeps,
         colors=None if c is None else int(c.ncolors),
-        lower_bound=None if c is None else int(c.lower_bound), nnz=nnz, n=p.n,
+        lower_bound=None if c is None or c.lower_bound is None else int(c.lower_bound),
+        nnz=nnz, n=p.n,
         m=_size(run.out), reason=p.reason, estimates=dict(p.estimates),
         evaluations=evaluations, pricing_sweeps=pricing_sweeps, cost_ratio=p.cost_ratio,
         chunk_size=p.chunk_size, plan=p)
