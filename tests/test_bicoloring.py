@@ -50,7 +50,9 @@ def test_dense_row_and_column_in_a_few_passes() -> None:
     assert info.passes <= 5 and info.sweeps <= 2
     assert info.mode == "fwd+rev" and info.nnz == 3 * 2000 - 2
     assert info.evaluations == 2                  # detection, then one recording
-    assert "compressed fwd+rev" in info.reason and "beats" in info.reason
+    # the one-sided colourings cannot beat it by their lower bounds, so do not run
+    assert "compressed fwd+rev" in info.reason
+    assert "column colouring not tried (needs >= 2000 colours)" in info.reason
     np.testing.assert_allclose(J.toarray(), dense_row_col_jacobian(x), rtol=1e-14, atol=0)
     # one-sided colourings of the same pattern need n colours each
     p = J != 0

@@ -269,25 +269,46 @@ def plan_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "ful
     if mode == "auto":
         price()
     r = ratio()
-    cols = _colour("column", pattern, order) if "fwd" in allowed else None
+    # Lower bounds: a column (row) colouring needs at least the densest row's (column's)
+    # count.  A one-sided colouring that cannot beat the best plan so far by its bound
+    # is not computed (with a dense row it would cost O(n**2)).
+    col_bound = int(np.diff(pattern.indptr).max()) if pattern.nnz else 0
+    row_bound = int(np.bincount(pattern.indices, minlength=n).max()) if pattern.nnz else 0
+    both = "fwd" in allowed and r is not None
+    bi, skipped = None, []
+
+    def bidirectional() -> Any:
+        from .bicoloring import bicolor
+        b = bicolor(pattern, cost_ratio=r, order="natural" if order == "auto" else order)
+        # one side only: that is a one-sided plan, which the colourings below price
+        return b if b.ncol_colors and b.nrow_colors else None
+    if both and min(col_bound, row_bound * r) > BIDIRECTIONAL_FROM:
+        bi = bidirectional()
+    bi_price = bi.ncol_colors + r * bi.nrow_colors if bi is not None else float("inf")
+    cols = None
+    if "fwd" in allowed:
+        if col_bound <= bi_price:
+            cols = _colour("column", pattern, order)
+        else:
+            skipped.append(f"column colouring not tried (needs >= {col_bound} colours)")
     rows = None
     if r is not None:
-        # Row colours are at least the densest column's count: skip colouring rows
-        # when even that bound cannot beat the column colouring.
-        row_bound = int(np.bincount(pattern.indices, minlength=n).max()) if pattern.nnz else 0
-        if cols is None or row_bound * r < cols.ncolors:
+        limit = min(cols.ncolors if cols is not None else float("inf"), bi_price)
+        if limit == float("inf") or row_bound * r < limit or (
+                cols is None and row_bound * r <= bi_price):
             rows = _colour("row", pattern, order)
-    bi = None
-    if cols is not None and r is not None:
+        elif bi is not None and row_bound * r > bi_price:
+            skipped.append(f"row colouring not tried (needs >= {row_bound} colours)")
+    if both and bi is None and cols is not None:
         one_sided = min(cols.ncolors, rows.ncolors * r if rows else float(n))
         if one_sided > BIDIRECTIONAL_FROM:
-            from .bicoloring import bicolor
-            bi = bicolor(pattern, cost_ratio=r,
-                         order="natural" if order == "auto" else order)
+            bi = bidirectional()
     chosen, compressed, est, reason = plan(
         n, m, cols.ncolors if cols else None, rows.ncolors if rows else None,
         r or REVERSE_COST, allowed, dense=(structure == "auto"),
         bidirectional=(bi.ncol_colors, bi.nrow_colors) if bi is not None else None)
+    if skipped:
+        reason += "; " + ", ".join(skipped)
     if not compressed:
         return JacobianPlan("full", chosen, m=m, pattern=pattern, cost_ratio=r,
                             estimates=est, reason=note + reason, **base), rec, priced
