@@ -116,7 +116,7 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0,
 def _sparse(f: Callable, args: tuple, argnum: int, structure: str, sparsity: Any,
             method: str, order: str, dense: Callable) -> tuple[Any, HessianInfo]:
     from . import coloring_sym as cs
-    from .sparsity_hessian import _check, hessian_sparsity
+    from .sparsity_hessian import _check, _gradient_pattern
 
     x = to_array(args[argnum])
     if isinstance(x, Tracer):
@@ -132,14 +132,14 @@ def _sparse(f: Callable, args: tuple, argnum: int, structure: str, sparsity: Any
         rest[argnum] = v
         return f(*rest)
     n = x.size
-    P = (hessian_sparsity(fx, x, kind=sparsity) if isinstance(sparsity, str)
+    P = (_gradient_pattern(fx, x, sparsity) if isinstance(sparsity, str)
          else _check(sparsity, n))
-    density = P.nnz / max(n * n, 1)
+    g = cs._graph(P)                      # the symmetric union, without the diagonal
+    density = (g.idx.size + n) / max(n * n, 1)
     if structure == "auto" and density >= AUTO_DENSITY:
         H = dense(*args)
-        return H, HessianInfo("dense", "full", n, 1, nnz=P.nnz, n=n, reason=(
+        return H, HessianInfo("dense", "full", n, 1, nnz=g.idx.size + n, n=n, reason=(
             f"density {density:.2f} >= {AUTO_DENSITY}: dense, {n} directions"))
-    g = cs._graph(P)
     col = cs._color_graph(g, method, "natural" if order == "auto" else order, None)
     if order == "auto" and col.ncolors > col.lower_bound:
         other = cs._color_graph(g, method, "smallest_last", None)
@@ -147,7 +147,8 @@ def _sparse(f: Callable, args: tuple, argnum: int, structure: str, sparsity: Any
     if structure == "auto" and col.ncolors >= n:
         H = dense(*args)
         return H, HessianInfo("dense", "full", n, 1, colors=col.ncolors,
-                              lower_bound=col.lower_bound, nnz=P.nnz, n=n, reason=(
+                              lower_bound=col.lower_bound, nnz=g.idx.size + n, n=n,
+                              reason=(
                                   f"{method} colouring needs {col.ncolors} >= n = {n} "
                                   f"colours: dense"))
     k = col.ncolors

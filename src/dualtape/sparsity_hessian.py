@@ -39,15 +39,21 @@ def hessian_sparsity(f: Callable, x: Any, kind: str = "global") -> Any:
     values at ``x``.  ``f`` must return one element, as for :func:`dualtape.grad`
     (which raises otherwise).
     """
-    x = to_array(x, fn="sparsity")
-    if not np.issubdtype(x.dtype, np.inexact):
-        x = x.astype(np.float64)
-    P = sparsity(grad(f), x, kind=kind)
+    P = _gradient_pattern(f, x, kind)
     # Structurally symmetric already when the rules are; the union keeps any
     # conservative rule's extra entries from making the pattern lopsided.
     P = (P + P.T).tocsr()
     P.sum_duplicates()
     return P.astype(bool)
+
+
+def _gradient_pattern(f: Callable, x: Any, kind: str) -> Any:
+    """The Jacobian pattern of ``dt.grad(f)``, not symmetrised (the colourings take the
+    union with the transpose themselves)."""
+    x = to_array(x, fn="sparsity")
+    if not np.issubdtype(x.dtype, np.inexact):
+        x = x.astype(np.float64)
+    return sparsity(grad(f), x, kind=kind)
 
 
 def _check(P: Any, n: int) -> Any:
