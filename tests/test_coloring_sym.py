@@ -298,12 +298,35 @@ def test_empty_and_diagonal() -> None:
         np.testing.assert_array_equal(d.toarray(), np.diag(np.arange(5.0)))
 
 
-def test_plain_python_kernels_match(monkeypatch: pytest.MonkeyPatch) -> None:
-    p = stencil(5, 4)
-    compiled = {m: fn(p) for m, fn in COLOR.items()}
-    monkeypatch.setattr(S, "_compiled", dict(S._SOURCES))
-    for m, fn in COLOR.items():
-        plain = fn(p)
-        np.testing.assert_array_equal(plain.colors, compiled[m].colors)
-        check_decompression(p, plain, np.random.default_rng(0),
-                            rtol=0.0 if m == "star" else 1e-12)
+def test_plain_python_kernels_match_compiled() -> None:
+    g = S._graph(stencil(5, 4))
+    perm = np.arange(g.n, dtype=np.int64)
+    for name in ("star", "acyclic"):
+        c1, k1 = S._call(name, perm, g.ptr, g.idx, g.rev)
+        c2, k2 = S._SOURCES[name](perm, g.ptr, g.idx, g.rev)
+        np.testing.assert_array_equal(c1, c2)
+        assert k1 == k2
+    assert S._SOURCES["clique"](g.ptr, g.idx) == S._call("clique", g.ptr, g.idx)
+    ok, *parts = S._SOURCES["graph"](np.asarray(stencil(5, 4).indptr, dtype=np.int64),
+                                     np.asarray(stencil(5, 4).indices, dtype=np.int64))
+    assert ok
+    for a, b in zip(parts, g[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("p", [stencil(7, 6), band(300, 2), arrowhead(40),
+                               sp.csr_array(np.triu(np.ones((5, 5))))])
+def test_without_numba_vectorised_distance2(p, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled_graph = S._graph(p)
+    monkeypatch.setattr(S, "_compiled", dict(S._SOURCES))     # as if numba were absent
+    g = S._graph(p)
+    for a, b in zip(g[1:], compiled_graph[1:]):
+        np.testing.assert_array_equal(a, b)
+    dense = p.toarray()
+    for fn in COLOR.values():
+        col = fn(p)
+        assert col.order.startswith("distance-2")
+        colors = np.asarray(col.colors)
+        assert brute_star(dense, colors) and brute_acyclic(dense, colors)
+        assert col.lower_bound <= col.ncolors
+        check_decompression(p, col, np.random.default_rng(0))   # direct: exact either way

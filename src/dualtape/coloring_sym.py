@@ -30,8 +30,12 @@ Gebremedhin et al. 2007) and looks at the neighbours' neighbourhoods:
 ``O(sum_v deg(v)**2)`` times a nearly constant disjoint-set cost, linear for bounded
 degree (banded, stencil, partially separable patterns), quadratic in a dense row.
 The kernels are compiled with numba on first use when it is importable, as in
-:mod:`dualtape.coloring`; otherwise the same code runs as plain Python (correct, much
-slower; a ``RuntimeWarning`` says so once).  Everything around the
+:mod:`dualtape.coloring`.  Without numba (a ``RuntimeWarning`` says so once) the
+colourings are vectorised numpy instead (:mod:`dualtape._coloring_vec`): a distance-2
+colouring by Jones-Plassmann rounds, which is a star and an acyclic colouring but may
+use more colours (the lower bound in the result shows how many more); the substitution
+kernel then runs as plain Python, and is only needed for colourings that are not star
+colourings.  Everything around the
 kernels (symmetrising the pattern, edge bookkeeping, lower bounds, direct recovery,
 validity checks) is vectorised numpy.
 """
@@ -73,7 +77,8 @@ class SymmetricColoring:
         No colouring with the same property uses fewer colours (see :func:`lower_bound`).
     method : {"star", "acyclic"}
     order : str
-        Vertex order used (as in :func:`dualtape.coloring.color_columns`).
+        Vertex order used (as in :func:`dualtape.coloring.color_columns`), or
+        ``"distance-2 (numpy, no numba)"`` for the vectorised stand-in.
     """
 
     colors: NDArray[np.intp]
@@ -107,7 +112,7 @@ def _graph(pattern: Any) -> _Graph:
     if s.m != s.n:
         raise ValueError(f"a Hessian pattern must be square, got shape {(s.m, s.n)}")
     indptr, indices = (np.ascontiguousarray(v, dtype=np.int64) for v in (s.indptr, s.indices))
-    out = _call("graph", indptr, indices)
+    out = _graph_parts(s.n, indptr, indices)
     if out[0]:
         return _Graph(s.n, *out[1:])
     # not symmetric: the pattern of a symmetric matrix holds both halves, take the union
@@ -116,10 +121,17 @@ def _graph(pattern: Any) -> _Graph:
                      shape=(s.n, s.n))
     a = (a + a.T).tocsr()
     a.sum_duplicates()
-    out = _call("graph", *(np.ascontiguousarray(v, dtype=np.int64)
-                           for v in (a.indptr, a.indices)))
+    out = _graph_parts(s.n, *(np.ascontiguousarray(v, dtype=np.int64)
+                              for v in (a.indptr, a.indices)))
     assert out[0]
     return _Graph(s.n, *out[1:])
+
+
+def _graph_parts(n: int, indptr: np.ndarray, indices: np.ndarray) -> tuple:
+    if _compiled_ok("graph"):
+        return _call("graph", indptr, indices)
+    from ._coloring_vec import graph_parts
+    return graph_parts(n, indptr, indices)
 
 
 # ---- kernels (plain Python, compiled by numba on first use) ------------------------------
@@ -450,6 +462,11 @@ def _kernel(name: str) -> Callable[..., Any]:
     return fn
 
 
+def _compiled_ok(name: str) -> bool:
+    """Whether kernel ``name`` runs compiled (numba imported and jitted it)."""
+    return _kernel(name) is not _SOURCES[name]
+
+
 def _call(name: str, *args: Any) -> Any:
     fn = _kernel(name)
     try:
@@ -500,7 +517,10 @@ def _lower_bound(g: _Graph, method: Method) -> int:
 
 def _clique(g: _Graph) -> int:
     """Size of the largest clique found by growing one greedily around every vertex."""
-    return int(_call("clique", g.ptr, g.idx)) if g.idx.size else 1
+    if not g.idx.size:
+        return 1
+    # without numba the greedy clique search would be a Python loop: 2 (any edge)
+    return int(_call("clique", g.ptr, g.idx)) if _compiled_ok("clique") else 2
 
 
 def _has_p4(g: _Graph) -> bool:
@@ -522,6 +542,13 @@ def _color(pattern: Any, method: Method, order: Any, seed: Any) -> SymmetricColo
 
 
 def _color_graph(g: _Graph, method: Method, order: Any, seed: Any) -> SymmetricColoring:
+    if not _compiled_ok(method):
+        from ._coloring_vec import distance2_coloring
+        colors, ncolors = distance2_coloring(g.n, g.ptr, g.idx, seed if seed is not None else 0)
+        colors = colors.astype(np.intp, copy=False)
+        colors.flags.writeable = False
+        return SymmetricColoring(colors, int(ncolors), _lower_bound(g, method), method,
+                                 "distance-2 (numpy, no numba)")
     ident = np.arange(g.n + 1, dtype=np.int64)
     perm, name = _resolve_order(order, g.n, (g.ptr, g.idx, ident, ident[:-1]), seed,
                                 _order_kernels())
@@ -650,9 +677,12 @@ def _decompress_graph(g: _Graph, coloring: SymmetricColoring,
     if not _proper(g, c):
         raise ValueError("decompress: the colouring is not proper (two adjacent vertices "
                          "share a colour); colour the pattern with star_coloring")
-    if coloring.method == "star":
-        one, pair = _single_side(g, c, k)
-        if not np.all(one | one[g.rev]):
+    one, pair = _single_side(g, c, k)
+    direct = bool(np.all(one | one[g.rev]))
+    if coloring.method == "star" or (coloring.method == "acyclic" and direct):
+        # an acyclic colouring that happens to be a star colouring reads every entry
+        # directly: no subtractions, no rounding they would add
+        if not direct:
             raise ValueError("decompress: not a star colouring of this pattern (an edge "
                              "has no end that reads it directly); use star_coloring or "
                              "method 'acyclic'")
