@@ -248,17 +248,6 @@ def zeros_tangent(p: Any, batch: tuple = ()) -> np.ndarray:
     return np.zeros(tuple(batch) + shape_of(p), dtype=dt)
 
 
-def jac_assemble(out_leaves: list, tree: Any, blocks: list, in_shape: tuple,
-                 columns: bool) -> Any:
-    """Stack per-pass blocks into Jacobians of shape ``out.shape + in.shape``.
-
-    ``columns``: each block entry is ``(k,) + out.shape`` (forward passes); otherwise
-    ``(k,) + in.shape`` (reverse passes, one output leaf at a time).
-    """
-    return unflatten(tree, [assemble(p, [b[j] for b in blocks], in_shape, columns)
-                            for j, p in enumerate(out_leaves)])
-
-
 def assemble(out: Any, parts: list, in_shape: tuple, columns: bool) -> Any:
     """One output's Jacobian, ``out.shape + in_shape``, from its per-pass blocks (counted
     as derivative work)."""

@@ -456,7 +456,14 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
     once per sweep, as in ``jacfwd``), plus once for sparsity detection otherwise.
     """
     fc = _Calls(checked(f, "jacobian"))
-    tree = _Trees(x, structure) if structure == "full" else None
+    if structure != "full" and isinstance(x, (tuple, list, dict)):
+        for v in flatten(x)[0]:
+            check_float(to_array(v, fn="jacobian"), "jacobian")     # as jacfwd refuses
+        raise TypeError(f"jacobian: structure={structure!r} needs one array in and one "
+                        f"array out, but x is a {type(x).__name__}; pytrees work with "
+                        f"structure='full' (or dt.jacfwd / dt.jacrev), or ravel them into "
+                        f"one vector for a {structure} Jacobian")
+    tree = _Trees(x) if structure == "full" else None
     fx, xv = (fc, x) if tree is None else (tree.wrap(fc), tree.ravel_in())
     p, rec, priced = plan_jacobian(fx, xv, mode, structure, chunk_size=chunk_size,
                                    sparse_format=sparse_format, sparsity=sparsity,
@@ -500,7 +507,7 @@ class _Trees:
     the executor handle one array in and one array out, and J is cut back into
     ``J[out_path][in_path]`` blocks.  An array (not a container) stays as it is."""
 
-    def __init__(self, x: Any, structure: str) -> None:
+    def __init__(self, x: Any) -> None:
         self.in_tree = isinstance(x, (tuple, list, dict))
         leaves, self.in_spec = flatten(x)
         self.in_leaves = [check_float(to_array(v, fn="jacobian"), "jacobian")
