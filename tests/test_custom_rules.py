@@ -233,3 +233,14 @@ def test_custom_functions_under_count_and_sparsity():
     # a user primitive has no structure rule: conservatively dense
     P = dt.sparsity(lambda x: f(x, Y), X).toarray()
     np.testing.assert_array_equal(P, np.ones((3, 3), dtype=bool))
+
+
+def test_custom_functions_in_threads_do_not_mix_calls():
+    from concurrent.futures import ThreadPoolExecutor
+    sp, _, _ = _softplus_vjp()
+    g = dt.grad(lambda x: np.sum(sp(x) * x))          # sigmoid(x) x + softplus(x)
+    xs = [X * k for k in (0.5, 1.0, 1.5, 2.0, -1.0, 3.0)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(g, xs))
+    for x, gx in zip(xs, got):
+        np.testing.assert_allclose(gx, _sigmoid(x) * x + np.log1p(np.exp(x)))

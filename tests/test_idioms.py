@@ -387,3 +387,19 @@ def test_make_hvp_reuses_the_gradient_recording():
 def test_make_hvp_of_another_argument_and_a_pytree():
     hvp = dt.make_hvp(lambda c, p: c * np.sum(p["a"] ** 2), argnums=1)(3.0, {"a": A})
     np.testing.assert_allclose(hvp({"a": np.ones(3)})["a"], 6 * np.ones(3))
+
+
+def test_aux_may_hold_anything_and_argnums_tuples_work_with_it():
+    (g0, g1), aux = dt.grad(lambda a, b: (np.sum(a * b), ("note", 3)), argnums=(0, 1),
+                            has_aux=True)(X, 2 * X)
+    np.testing.assert_allclose(g0, 2 * X)
+    np.testing.assert_allclose(g1, X)
+    assert aux == ("note", 3)
+
+
+def test_hessian_of_a_pytree_output():
+    H = dt.hessian(lambda x: {"sq": x ** 2, "sum": np.sum(x) ** 2})(X)
+    want = np.zeros((3, 3, 3))
+    want[np.arange(3), np.arange(3), np.arange(3)] = 2.0
+    np.testing.assert_allclose(H["sq"], want)
+    np.testing.assert_allclose(H["sum"], 2 * np.ones((3, 3)))

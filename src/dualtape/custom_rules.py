@@ -16,8 +16,10 @@ import numpy as np
 
 from ._api import flatten, leaves_like, unflatten, zeros_tangent
 from .custom import _own, _read_only, _result, _shape, _tangent_dtype
+from .forward import jvp
 from .primitives import OPS
 from .registry import Primitive, Tracer, register
+from .reverse import vjp
 
 __all__ = ["custom_vjp", "custom_jvp", "CustomFunction"]
 
@@ -230,7 +232,6 @@ class CustomFunction:
         return res
 
     def _residual_vjp(self, call, rs, res_vals, primals, needed) -> list:
-        from .reverse import vjp
         idx = [i for i, need in enumerate(needed) if need]
         _, pull = vjp(self._residuals_of(call, idx, primals), *[primals[i] for i in idx])
 
@@ -243,7 +244,6 @@ class CustomFunction:
         return _directions(one, rs, res_vals)
 
     def _residual_jvp(self, call, tangents, primals) -> list:
-        from .forward import jvp
         idx = [i for i, t in enumerate(tangents) if t is not None]
         f = self._residuals_of(call, idx, primals)
 
