@@ -2,20 +2,22 @@
 one primitive registry."""
 
 from .counting import Counts, count
-from .custom import defjvp, defprimitive, defvjp
+from .custom import defjvp, defprimitive, defvjp, stop_gradient
+from .custom_rules import CustomFunction, custom_jvp, custom_vjp
 from .forward import Dual, jacfwd, jvp
-from .higher import HessianInfo, hessian, hvp
+from .higher import HessianInfo, hessian, hvp, make_hvp
 from .jacobian import JacobianInfo, jacobian
 from .programs import GuardError, Program, record, recorded
-from .reverse import grad, jacrev, value_and_grad, vjp
+from .reverse import grad, jacrev, linearize, value_and_grad, vjp
 from .sparsity import sparsity
 from .testing import check_grads
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Counts", "Dual", "GuardError", "HessianInfo", "JacobianInfo", "Program", "__version__",
-    "check_grads", "count", "defjvp", "defprimitive", "defvjp", "grad", "hessian", "hvp",
-    "jacfwd", "jacobian", "jacrev", "jvp", "record", "recorded", "sparsity", "value_and_grad",
-    "vjp",
+    "Counts", "CustomFunction", "Dual", "GuardError", "HessianInfo", "JacobianInfo", "Program",
+    "__version__", "check_grads", "count", "custom_jvp", "custom_vjp", "defjvp",
+    "defprimitive", "defvjp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+    "linearize", "make_hvp", "record", "recorded", "sparsity", "stop_gradient",
+    "value_and_grad", "vjp",
 ]

@@ -3,19 +3,27 @@ lists and dicts of arrays), input checks, and Jacobian assembly.  No mode lives 
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .primitives import OPS
-from .registry import Tracer, deriving
+from .registry import Tracer, deriving, value_of
+
+#: The spec of a ``None`` inside a container: an empty subtree (no leaves), as in JAX.
+NONE = ("none",)
 
 
 def flatten(tree: Any) -> tuple[list, Any]:
-    """Leaves of nested tuples/lists/dicts, and a description to rebuild the nesting."""
+    """Leaves of nested tuples/lists/dicts/namedtuples, and a description to rebuild the
+    nesting.  A ``None`` inside a container is an empty subtree (it has no leaves, as in
+    JAX); a bare ``None`` is a leaf, so that a function returning None is reported."""
     leaves: list = []
 
     def walk(t: Any) -> Any:
+        if t is None and t is not tree:
+            return NONE
         if isinstance(t, (tuple, list)):
             return (type(t), [walk(v) for v in t])
         if isinstance(t, dict):
@@ -33,6 +41,8 @@ def unflatten(spec: Any, leaves: Sequence) -> Any:
     def build(s: Any) -> Any:
         if s is None:
             return next(it)
+        if s is NONE:
+            return None
         if s[0] is dict:
             return {k: build(v) for k, v in zip(s[1], s[2])}
         items = [build(v) for v in s[1]]
@@ -49,6 +59,11 @@ def leaves_like(spec: Any, t: Any, fn: str, what: str) -> list:
     def walk(s: Any, v: Any, where: str) -> None:
         if s is None:
             out.append(v)
+            return
+        if s is NONE:
+            if v is not None:
+                raise ValueError(f"{fn}: the {what}{where} must be None, like its primal; "
+                                 f"got {_describe(v)}")
             return
         kind = s[0]
         if kind is dict:
@@ -122,15 +137,47 @@ def check_output(leaf: Any, fn: str) -> None:
                     f"or dict of arrays) you want to differentiate.")
 
 
-def checked(f: Callable, fn: str) -> Callable:
+def checked(f: Callable, fn: str, has_aux: bool = False) -> Callable:
     """``f`` whose output is checked by :func:`check_output` under the name ``fn`` (for
-    transforms built from others, so the error names the one the user called)."""
-    def run(*args: Any) -> Any:
-        out = f(*args)
-        for leaf in flatten(out)[0]:
+    transforms built from others, so the error names the one the user called).  With
+    ``has_aux`` only the first of f's ``(out, aux)`` is checked."""
+    def run(*args: Any, **kwargs: Any) -> Any:
+        out = f(*args, **kwargs)
+        for leaf in flatten(split_aux(out, fn)[0] if has_aux else out)[0]:
             check_output(leaf, fn)
         return out
     return run
+
+
+def wraps(f: Callable) -> Callable:
+    """``functools.wraps`` for transforms: the returned function keeps f's name,
+    qualified name, module and docstring (and ``__wrapped__``), but not f's ``__dict__``,
+    which may hold a primitive that the transformed function is not."""
+    return functools.wraps(f, updated=())
+
+
+def with_kwargs(f: Callable, kwargs: dict) -> Callable:
+    """``f`` with keyword arguments bound: they are passed through, not differentiated."""
+    return functools.partial(f, **kwargs) if kwargs else f
+
+
+def split_aux(out: Any, fn: str) -> tuple[Any, Any]:
+    """``(out, aux)`` of a function called with ``has_aux=True``, which must return a
+    pair (a tuple or list of two entries), as in JAX."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        what = (f"a {type(out).__name__} of {len(out)} entries"
+                if isinstance(out, (tuple, list)) else f"a {type(out).__name__}")
+        raise TypeError(f"{fn}(..., has_aux=True): the function must return a pair "
+                        f"(out, aux), but it returned {what}")
+    return out[0], out[1]
+
+
+def strip_aux(aux: Any, level: int) -> Any:
+    """``aux`` with the traced values of the context at ``level`` (and any inner one)
+    replaced by their values: aux is returned, not differentiated.  Values of outer
+    contexts stay traced, so an outer derivative still sees them."""
+    leaves, tree = flatten(aux)
+    return unflatten(tree, [value_of(v, level, structural=False) for v in leaves])
 
 
 def as_tangent(t: Any, primal: Any, fn: str, what: str = "tangent") -> Any:
@@ -201,17 +248,6 @@ def zeros_tangent(p: Any, batch: tuple = ()) -> np.ndarray:
     return np.zeros(tuple(batch) + shape_of(p), dtype=dt)
 
 
-def jac_assemble(out_leaves: list, tree: Any, blocks: list, in_shape: tuple,
-                 columns: bool) -> Any:
-    """Stack per-pass blocks into Jacobians of shape ``out.shape + in.shape``.
-
-    ``columns``: each block entry is ``(k,) + out.shape`` (forward passes); otherwise
-    ``(k,) + in.shape`` (reverse passes, one output leaf at a time).
-    """
-    return unflatten(tree, [assemble(p, [b[j] for b in blocks], in_shape, columns)
-                            for j, p in enumerate(out_leaves)])
-
-
 def assemble(out: Any, parts: list, in_shape: tuple, columns: bool) -> Any:
     """One output's Jacobian, ``out.shape + in_shape``, from its per-pass blocks (counted
     as derivative work)."""
@@ -220,6 +256,45 @@ def assemble(out: Any, parts: list, in_shape: tuple, columns: bool) -> Any:
         if columns and stacked.ndim > 1:
             stacked = OPS["moveaxis"](stacked, 0, -1)
         return OPS["reshape"](stacked, shape_of(out) + tuple(in_shape))
+
+
+def assemble_columns(out: Any, parts: list, shapes: Sequence[tuple]) -> list:
+    """Forward passes over several input leaves seeded as one vector: the blocks
+    ``(k,) + out.shape`` of consecutive directions, split into one Jacobian per leaf,
+    ``out.shape + shapes[l]``, in order (counted as derivative work)."""
+    if len(shapes) == 1:
+        return [assemble(out, parts, tuple(shapes[0]), columns=True)]
+    with deriving():
+        stacked = parts[0] if len(parts) == 1 else OPS["concatenate"](parts, 0)
+        res, o = [], 0
+        for shp in shapes:
+            s = int(np.prod(shp))
+            block = stacked[o:o + s]
+            o += s
+            if block.ndim > 1:
+                block = OPS["moveaxis"](block, 0, -1)
+            res.append(OPS["reshape"](block, shape_of(out) + tuple(shp)))
+        return res
+
+
+def seeds_for(leaves: Sequence, start: int, stop: int) -> list:
+    """Unit directions ``start..stop-1`` of the vector of all ``leaves`` (C order, one
+    leaf after another), cut into one seed per leaf, ``(stop - start,) + leaf.shape`` in
+    that leaf's dtype."""
+    sizes = [int(np.prod(shape_of(x))) for x in leaves]
+    if len(leaves) == 1:
+        x = leaves[0]
+        return [basis(sizes[0], start, stop, shape_of(x), x.dtype)]
+    k = stop - start
+    out, o = [], 0
+    for x, s in zip(leaves, sizes):
+        seed = np.zeros((k, s), dtype=x.dtype)
+        lo, hi = max(start, o), min(stop, o + s)
+        if lo < hi:
+            seed[np.arange(lo, hi) - start, np.arange(lo, hi) - o] = 1
+        out.append(seed.reshape((k,) + shape_of(x)))
+        o += s
+    return out
 
 
 def all_finite(x: Any) -> bool:

@@ -1,4 +1,6 @@
-"""User-defined primitives: ``defprimitive``, ``defjvp``, ``defvjp``.
+"""User-defined primitives: ``defprimitive``, ``defjvp``, ``defvjp``; and
+``stop_gradient``.  The JAX-style decorators built on the same mechanism are in
+:mod:`dualtape.custom_rules`.
 
 A user primitive is an ordinary registry entry, so both modes, nesting and
 ``check_grads`` treat it like a built-in one.  User rules are not assumed to handle
@@ -19,11 +21,13 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._api import flatten, unflatten
 from .primitives import OPS
 from .primitives._rules import rules_to_jvp, rules_to_vjp, unbroadcast
+from .primitives.control import stop_gradient_p
 from .registry import Primitive, Tracer, register
 
-__all__ = ["defprimitive", "defjvp", "defvjp"]
+__all__ = ["defprimitive", "defjvp", "defvjp", "stop_gradient"]
 
 
 class UserFunction:
@@ -77,6 +81,9 @@ def _as_array_impl(name: str, impl: Callable) -> Callable:
 
 
 def _primitive(f: Any) -> Primitive:
+    if getattr(f, "_custom_rules", False):
+        raise TypeError(f"{f.__name__!r} is a custom_vjp/custom_jvp function: give it rules "
+                        f"with {f.__name__}.defvjp(fwd, bwd) or {f.__name__}.defjvp(rule)")
     prim = getattr(f, "primitive", f)
     if not isinstance(prim, Primitive):
         raise TypeError(f"{f!r} is not a dualtape primitive; make one with dt.defprimitive")
@@ -241,3 +248,13 @@ def defvjp(f: Any, *rules: Callable | None) -> Any:
                                                               params)
     prim.vjp = rules_to_vjp([None if r is None else batched(i, r) for i, r in enumerate(rules)])
     return f
+
+
+# ---- stop_gradient ---------------------------------------------------------------------
+def stop_gradient(x: Any) -> Any:
+    """``x`` unchanged as a value, with derivative zero in every mode and at every order
+    (also under nested derivatives: it stops every one of them).  ``x`` is an array or a
+    pytree of arrays (tuples, lists, dicts); the result has its structure.  Sparsity
+    detection sees no dependence through it."""
+    leaves, tree = flatten(x)
+    return unflatten(tree, [stop_gradient_p(v) for v in leaves])

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from ._api import (as_tangent, basis, check_float, check_output, flatten, jac_assemble,
-                   leaves_like, select_args, to_array, unflatten, zeros_tangent)
+from ._api import (as_tangent, assemble_columns, check_float, check_output, flatten,
+                   leaves_like, seeds_for, select_args, split_aux, strip_aux, to_array,
+                   unflatten, with_kwargs, wraps, zeros_tangent)
 from .numpy import TracedArray
 from . import registry
 from .registry import Trace, Tracer, deriving, observer
@@ -80,8 +81,9 @@ class Dual(TracedArray):
 
 
 def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
-         trace: ForwardTrace, fn: str) -> tuple[Any, list, Any]:
-    """Call f with the args at ``argnums`` replaced by duals; return out leaves' parts."""
+         trace: ForwardTrace, fn: str, has_aux: bool = False) -> tuple[Any, list, Any]:
+    """Call f with the args at ``argnums`` replaced by duals; return out leaves' parts
+    (and, with ``has_aux``, f's aux with this context's duals stripped, as a fourth)."""
     new = list(args)
     for i, leaves_t in zip(argnums, tangents):
         leaves, tree = flatten(args[i])
@@ -90,6 +92,8 @@ def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
         out = f(*new)
     finally:
         trace.finish()
+    if has_aux:
+        out, aux = split_aux(out, fn)
     leaves, tree = flatten(out)
     prim, tan = [], []
     level = trace.level
@@ -101,17 +105,22 @@ def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
             check_output(leaf, fn)
             prim.append(leaf)
             tan.append(None)
+    if has_aux:
+        return prim, tan, tree, strip_aux(aux, level)
     return prim, tan, tree
 
 
-def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
+def jvp(f: Callable, primals: Sequence, tangents: Sequence,
+        has_aux: bool = False) -> tuple:
     """Push ``tangents`` forward through ``f`` at ``primals``.
 
     ``primals`` and ``tangents`` are tuples (or lists), one entry per argument of ``f``
     (arrays, or lists/tuples/dicts of arrays), with matching structure and shapes.  A
     tangent array must have its primal's dtype (float32 on float64, or complex on real,
     is a TypeError); Python numbers and lists are converted to the primal's dtype.
-    Returns ``(out, out_tangent)`` with ``out_tangent`` shaped like ``out``.
+    Returns ``(out, out_tangent)`` with ``out_tangent`` shaped like ``out``.  With
+    ``has_aux=True`` f returns ``(out, aux)`` and jvp returns ``(out, out_tangent, aux)``,
+    aux with this derivative's traced values replaced by their values.
     """
     for name, v in (("primals", primals), ("tangents", tangents)):
         if not isinstance(v, (tuple, list)):
@@ -133,8 +142,11 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
         args.append(unflatten(tree, pl))
         tans.append(tl)
     trace = ForwardTrace()
-    prim, tan, tree = _run(f, tuple(args), tuple(range(len(args))), tans, trace, "jvp")
+    got = _run(f, tuple(args), tuple(range(len(args))), tans, trace, "jvp", has_aux)
+    prim, tan, tree = got[:3]
     tan = [zeros_tangent(p) if t is None else t for p, t in zip(prim, tan)]
+    if has_aux:
+        return unflatten(tree, prim), unflatten(tree, tan), got[3]
     return unflatten(tree, prim), unflatten(tree, tan)
 
 
@@ -153,31 +165,50 @@ def jvp_batch(f: Callable, x: Any, tangents: Any) -> tuple[Any, Any]:
 
 
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
-           chunk_size: int | None = None) -> Callable:
+           chunk_size: int | None = None, has_aux: bool = False) -> Callable:
     """The Jacobian of ``f`` by vector-mode forward passes.
 
-    Returns ``jac(*args)`` giving ``J`` with ``J.shape == out.shape + arg.shape``, a tuple
-    of such for a tuple ``argnums``.  Each pass seeds ``chunk_size`` basis directions at
-    once (None: all n in one pass), so the cost is ceil(n / chunk_size) passes.
+    Returns ``jac(*args, **kwargs)`` (keyword arguments are passed to f, not
+    differentiated).  For array input and output, ``J.shape == out.shape + arg.shape``.
+    Arguments and outputs may be pytrees (nested tuples, lists, dicts, namedtuples;
+    ``None`` is an empty subtree), with JAX's nesting: ``J[out_path][in_path]`` has shape
+    ``out_leaf.shape + in_leaf.shape``; for a tuple ``argnums`` each output leaf holds a
+    tuple with one entry per argument.  Every leaf of every argument is seeded as one
+    vector of n numbers, ``chunk_size`` directions per pass (None: all n at once), so
+    the cost is ceil(n / chunk_size) passes.  With ``has_aux=True`` f returns
+    ``(out, aux)`` and jac returns ``(J, aux)``.
     """
-    def jac(*args: Any) -> Any:
+    @wraps(f)
+    def jac(*args: Any, **kwargs: Any) -> Any:
         nums, single = select_args(argnums, len(args))
-        results = []
-        for i in nums:
-            x = check_float(to_array(args[i], fn="jacfwd"), "jacfwd")
-            fixed = list(args)
-            fixed[i] = x
-            n = x.size
-            k = max(n, 1) if chunk_size is None else max(1, int(chunk_size))
-            blocks = []
-            prim = tree = None
-            for start in range(0, max(n, 1), k):
-                stop = min(start + k, n)
-                seed = registry.seed(basis(n, start, stop, x.shape, x.dtype))
-                prim, tan, tree = _run(f, tuple(fixed), (i,), [[seed]], ForwardTrace(),
-                                       "jacfwd")
-                blocks.append([zeros_tangent(p, (stop - start,)) if t is None else t
-                               for p, t in zip(prim, tan)])
-            results.append(jac_assemble(prim, tree, blocks, x.shape, columns=True))
-        return results[0] if single else tuple(results)
+        uniq = tuple(dict.fromkeys(nums))
+        fixed = list(args)
+        leaves_of, trees = {}, {}
+        for i in uniq:
+            leaves, tree = flatten(args[i])
+            leaves = [check_float(to_array(x, fn="jacfwd"), "jacfwd") for x in leaves]
+            fixed[i] = unflatten(tree, leaves)
+            leaves_of[i], trees[i] = leaves, tree
+        flat = [x for i in uniq for x in leaves_of[i]]
+        n = sum(int(x.size) for x in flat)
+        fk = with_kwargs(f, kwargs)
+        k = max(n, 1) if chunk_size is None else max(1, int(chunk_size))
+        blocks = []
+        got: Any = None
+        for start in range(0, max(n, 1), k):     # one pass even for no directions
+            stop = min(start + k, n)
+            seeds = iter(registry.seed(s) for s in seeds_for(flat, start, stop))
+            tangents = [[next(seeds) for _ in leaves_of[i]] for i in uniq]
+            got = _run(fk, tuple(fixed), uniq, tangents, ForwardTrace(), "jacfwd", has_aux)
+            blocks.append([zeros_tangent(p, (stop - start,)) if t is None else t
+                           for p, t in zip(got[0], got[1])])
+        prim, tree = got[0], got[2]
+        shapes = [tuple(x.shape) for x in flat]
+        per_out = []
+        for j, p in enumerate(prim):
+            js = iter(assemble_columns(p, [b[j] for b in blocks], shapes))
+            by_arg = {i: unflatten(trees[i], [next(js) for _ in leaves_of[i]]) for i in uniq}
+            per_out.append(by_arg[nums[0]] if single else tuple(by_arg[i] for i in nums))
+        J = unflatten(tree, per_out)
+        return (J, got[3]) if has_aux else J
     return jac

@@ -19,12 +19,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._api import check_input, checked, flatten, select_args, to_array
+from ._api import check_input, checked, flatten, select_args, to_array, with_kwargs, wraps
 from .forward import jacfwd, jvp, jvp_batch
 from .registry import Tracer
-from .reverse import grad, jacrev
+from .reverse import _value_and_grad, grad, jacrev, linearize
 
-__all__ = ["hessian", "hvp", "HessianInfo", "HESSIAN_MODES"]
+__all__ = ["hessian", "hvp", "make_hvp", "HessianInfo", "HESSIAN_MODES"]
 
 #: ``structure="auto"`` stays dense when the Hessian pattern's density is at least this.
 AUTO_DENSITY = 0.25
@@ -53,13 +53,18 @@ class HessianInfo:
 
 
 def hessian(f: Callable, argnums: int | Sequence[int] = 0,
-            mode: str = "fwd-over-rev", chunk_size: int | None = None, *,
-            structure: str = "full", return_info: bool = False, sparsity: Any = "global",
-            method: str = "star", order: str = "auto") -> Callable:
+            mode: str = "fwd-over-rev", chunk_size: int | None = None,
+            has_aux: bool = False, *, structure: str = "full", return_info: bool = False,
+            sparsity: Any = "global", method: str = "star", order: str = "auto") -> Callable:
     """The Hessian of ``f``, as ``outer(inner(f))`` for ``mode`` = "outer-over-inner".
 
-    Returns ``h(*args)`` with ``h(x).shape == out.shape + x.shape + x.shape`` (for a
-    scalar ``f``: ``x.shape * 2``).  Forward-over-reverse (the default) costs one
+    Returns ``h(*args, **kwargs)`` (keyword arguments are passed to f, not
+    differentiated) with ``h(x).shape == out.shape + x.shape + x.shape`` (for a scalar
+    ``f``: ``x.shape * 2``).  Pytree arguments nest as in JAX: for a dict ``x``,
+    ``h(x)[a][b]`` has shape ``out.shape + x[a].shape + x[b].shape``; for a tuple
+    ``argnums``, ``h(*args)[i][j]`` is the block of arguments i and j.  With
+    ``has_aux=True`` f returns ``(out, aux)`` and h returns ``(H, aux)``.
+    Forward-over-reverse (the default) costs one
     reverse sweep per forward direction.  ``chunk_size`` bounds the directions the outer
     mode carries at once: with an inner forward mode the intermediate values hold
     outer x inner x n numbers, n^3 for a dense Hessian, unless chunked.
@@ -89,15 +94,24 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0,
                          f"not {structure!r}")
     if method not in ("star", "acyclic"):
         raise ValueError(f"hessian method must be 'star' or 'acyclic', not {method!r}")
-    f = checked(f, "hessian")
-    dense = outer(inner(f, argnums), argnums, chunk_size=chunk_size)
+    fc = checked(f, "hessian", has_aux)
+    full = outer(inner(fc, argnums, has_aux=has_aux), argnums, chunk_size=chunk_size,
+                 has_aux=has_aux)
 
-    def h(*args: Any) -> Any:
+    @wraps(f)
+    def h(*args: Any, **kwargs: Any) -> Any:
         for i in select_args(argnums, len(args))[0]:
             for leaf in flatten(args[i])[0]:
                 check_input(leaf, "hessian")      # named here, not by the inner jacrev
         if structure == "full" and not return_info:
-            return dense(*args)
+            return full(*args, **kwargs)
+        if has_aux:
+            raise TypeError(f"dt.hessian(has_aux=True) returns (H, aux) for the dense "
+                            f"Hessian only; drop has_aux for structure={structure!r} or "
+                            f"return_info=True")
+
+        def dense(*a: Any) -> Any:
+            return full(*a, **kwargs)
         if structure == "full":
             x = args[argnums] if isinstance(argnums, int) else None
             H = dense(*args)
@@ -108,7 +122,8 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0,
         if not isinstance(argnums, (int, np.integer)):
             raise TypeError(f"dt.hessian(structure={structure!r}) needs one integer argnums, "
                             f"got {argnums!r}")
-        H, info = _sparse(f, args, int(argnums), structure, sparsity, method, order, dense)
+        H, info = _sparse(with_kwargs(fc, kwargs), args, int(argnums), structure,
+                          sparsity, method, order, dense)
         return (H, info) if return_info else H
     return h
 
@@ -171,4 +186,28 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
     without forming H.  ``x`` and ``v`` have the same shape; so does the result."""
     check_input(x, "hvp")
     check_input(v, "hvp")
-    return jvp(grad(checked(f, "hvp")), (x,), (v,))[1]
+    vg = _value_and_grad(checked(f, "hvp"), 0, "hvp", False)
+    return jvp(lambda y: vg(y)[1], (x,), (v,))[1]
+
+
+def make_hvp(f: Callable, argnums: int = 0) -> Callable:
+    """Curried Hessian-vector products of a scalar ``f`` at one point.
+
+    ``make_hvp(f)(*args, **kwargs)`` records the gradient of f with respect to
+    ``args[argnums]`` (an array or a pytree of arrays) once and returns ``hvp(v)``:
+    ``H v`` for a ``v`` shaped like that argument, by a forward pass over the gradient's
+    recording (:func:`dualtape.linearize` of the gradient), so neither f nor its
+    gradient runs again for each v.  Keyword arguments are passed to f.
+    """
+    if not isinstance(argnums, int):
+        raise TypeError(f"make_hvp: argnums must be one int, not {argnums!r}")
+
+    @wraps(f)
+    def at(*args: Any, **kwargs: Any) -> Callable:
+        i = select_args(argnums, len(args))[0][0]
+        for leaf in flatten(args[i])[0]:
+            check_input(leaf, "make_hvp")
+        vg = _value_and_grad(checked(with_kwargs(f, kwargs), "make_hvp"), i, "make_hvp", False)
+        _, hvp_v = linearize(lambda x: vg(*args[:i], x, *args[i + 1:])[1], args[i])
+        return hvp_v
+    return at

@@ -39,7 +39,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._api import assemble, basis, check_float, checked, to_array, zeros_tangent
+from ._api import (assemble, basis, check_float, checked, flatten, shape_of, to_array,
+                   unflatten, zeros_tangent)
+from .primitives import OPS
 from ._api import sparse as sp
 from .forward import jvp_batch
 from .registry import Tracer
@@ -524,14 +526,31 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
     largest-first only when that did not reach the lower bound.
     ``return_info=True`` returns ``(J, info)``; see :class:`JacobianInfo`.
 
+    With ``structure="full"``, ``x`` and f's output may be pytrees (nested tuples,
+    lists, dicts, namedtuples; ``None`` is an empty subtree): J nests as in JAX,
+    ``J[out_path][in_path]`` of shape ``out_leaf.shape + in_leaf.shape``.  The leaves
+    are planned and computed as one vector in and one vector out (the numbers n and m
+    in ``info`` count all leaves); their dtypes are promoted to a common one.
+
     f is evaluated once for ``structure="full"`` (``mode="fwd"`` with a ``chunk_size``:
     once per sweep, as in ``jacfwd``), plus once for sparsity detection otherwise.
     """
     fc = _Calls(checked(f, "jacobian"))
-    p, rec, priced = plan_jacobian(fc, x, mode, structure, chunk_size=chunk_size,
+    if structure != "full" and isinstance(x, (tuple, list, dict)):
+        for v in flatten(x)[0]:
+            check_float(to_array(v, fn="jacobian"), "jacobian")     # as jacfwd refuses
+        raise TypeError(f"jacobian: structure={structure!r} needs one array in and one "
+                        f"array out, but x is a {type(x).__name__}; pytrees work with "
+                        f"structure='full' (or dt.jacfwd / dt.jacrev), or ravel them into "
+                        f"one vector for a {structure} Jacobian")
+    tree = _Trees(x) if structure == "full" else None
+    fx, xv = (fc, x) if tree is None else (tree.wrap(fc), tree.ravel_in())
+    p, rec, priced = plan_jacobian(fx, xv, mode, structure, chunk_size=chunk_size,
                                    sparse_format=sparse_format, sparsity=sparsity,
                                    order=order, cost_ratio=cost_ratio)
-    J, run = execute(p, fc, x, rec)
+    J, run = execute(p, fx, xv, rec)
+    if tree is not None:
+        J = tree.unravel(J)
     if not return_info:
         return J
     return J, _report(p, run, fc.calls, priced, J)
@@ -561,3 +580,76 @@ def _pattern(f: Callable, x: np.ndarray, sparsity: Any) -> sp.csr_array:
         raise ValueError(f"the given sparsity pattern has {P.shape[1]} columns but x has "
                          f"{x.size} elements")
     return P
+
+
+class _Trees:
+    """Pytree input and output of a full Jacobian, seen as one vector each: the plan and
+    the executor handle one array in and one array out, and J is cut back into
+    ``J[out_path][in_path]`` blocks.  An array (not a container) stays as it is."""
+
+    def __init__(self, x: Any) -> None:
+        self.in_tree = isinstance(x, (tuple, list, dict))
+        leaves, self.in_spec = flatten(x)
+        self.in_leaves = [check_float(to_array(v, fn="jacobian"), "jacobian")
+                          for v in leaves] if self.in_tree else leaves
+        self.out_spec: Any = None
+        self.out_shapes: list = []
+
+    def ravel_in(self) -> Any:
+        if not self.in_tree:
+            return self.in_leaves[0]
+        if not self.in_leaves:
+            return np.zeros(0)
+        return _concat([OPS["reshape"](v, (-1,)) for v in self.in_leaves])
+
+    def wrap(self, f: Callable) -> Callable:
+        def flat(v: Any) -> Any:
+            if self.in_tree:
+                parts, o = [], 0
+                for leaf in self.in_leaves:
+                    s = int(np.prod(shape_of(leaf)))
+                    parts.append(OPS["reshape"](v[o:o + s], shape_of(leaf)))
+                    o += s
+                v = unflatten(self.in_spec, parts)
+            out = f(v)
+            if not isinstance(out, (tuple, list, dict)):
+                self.out_spec = None
+                return out
+            leaves, self.out_spec = flatten(out)
+            self.out_shapes = [shape_of(leaf) for leaf in leaves]
+            if not leaves:
+                return np.zeros(0)
+            return _concat([OPS["reshape"](leaf, (-1,)) for leaf in leaves])
+        return flat
+
+    def unravel(self, J: Any) -> Any:
+        out_shapes = self.out_shapes if self.out_spec is not None else None
+        rows: list = []
+        if out_shapes is None:
+            rows = [J]
+            lead = [shape_of(J)[:len(shape_of(J)) - (1 if self.in_tree else
+                                                     len(shape_of(self.in_leaves[0])))]]
+        else:
+            o = 0
+            lead = []
+            for shp in out_shapes:
+                s = int(np.prod(shp))
+                rows.append(OPS["reshape"](J[o:o + s], tuple(shp) + shape_of(J)[1:]))
+                lead.append(tuple(shp))
+                o += s
+        blocks = []
+        for row, shp in zip(rows, lead):
+            if not self.in_tree:
+                blocks.append(row)
+                continue
+            parts, o = [], 0
+            for leaf in self.in_leaves:
+                s = int(np.prod(shape_of(leaf)))
+                parts.append(OPS["reshape"](row[..., o:o + s], tuple(shp) + shape_of(leaf)))
+                o += s
+            blocks.append(unflatten(self.in_spec, parts))
+        return blocks[0] if self.out_spec is None else unflatten(self.out_spec, blocks)
+
+
+def _concat(parts: list) -> Any:
+    return parts[0] if len(parts) == 1 else OPS["concatenate"](parts, 0)

@@ -14,14 +14,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._api import (all_finite, as_tangent, assemble, basis, check_float, check_output,
-                   flatten, leaves_like, select_args, shape_of, to_array, unflatten,
-                   zeros_tangent)
+                   flatten, leaves_like, select_args, shape_of, split_aux, strip_aux,
+                   to_array, unflatten, with_kwargs, wraps, zeros_tangent)
 from .numpy import TracedArray
 from .primitives import OPS
 from . import registry
 from .registry import Trace, Tracer, deriving, guarded, guarding, observer
 
-__all__ = ["Tape", "vjp", "vjp_batch", "grad", "value_and_grad", "jacrev"]
+__all__ = ["Tape", "vjp", "vjp_batch", "grad", "value_and_grad", "jacrev", "linearize"]
 
 
 class Tape(Trace):
@@ -195,10 +195,11 @@ def _vjp_from_jvp(prim, g, ans, primals, params, needed):
         raise NotImplementedError(
             f"primitive {prim.name!r} has neither a VJP nor a JVP rule, so reverse mode "
             f"cannot differentiate it; add one with dt.defvjp (or dt.defjvp)")
-    if prim.multiple_results:
-        raise NotImplementedError(f"primitive {prim.name!r} needs a VJP rule (dt.defvjp)")
-    nb = len(shape_of(g)) - len(shape_of(ans))
-    batch = shape_of(g)[:nb]
+    multi = prim.multiple_results
+    gs, outs = (list(g), list(ans)) if multi else ([g], [ans])
+    j0 = next(j for j, c in enumerate(gs) if c is not None)
+    nb = len(shape_of(gs[j0])) - len(shape_of(outs[j0]))
+    batch = shape_of(gs[j0])[:nb]
     out = []
     for i, need in enumerate(needed):
         if not need:
@@ -210,10 +211,12 @@ def _vjp_from_jvp(prim, g, ans, primals, params, needed):
         tangents[i] = t
         y = prim.jvp(tangents, ans, primals, params)
         tape.finish()
-        if isinstance(y, Variable) and y._level == tape.level:
-            out.append(tape.backward({y.slot: g}, [t.slot])[0])
-        else:
-            out.append(None)
+        ys = list(y) if multi else [y]
+        seeds = {}
+        for yj, gj in zip(ys, gs):
+            if gj is not None and isinstance(yj, Variable) and yj._level == tape.level:
+                seeds[yj.slot] = gj if yj.slot not in seeds else seeds[yj.slot] + gj
+        out.append(tape.backward(seeds, [t.slot])[0] if seeds else None)
     return tuple(out)
 
 
@@ -271,16 +274,20 @@ def _cotangents(tape, seeds, in_slots, in_leaves, in_trees, batch=()):
     return res
 
 
-def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
+def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Evaluate ``f(*primals)`` and return ``(out, vjp_fn)``.
 
     ``vjp_fn(ct)`` takes a cotangent shaped like ``out``, with its structure and dtype
     (Python numbers and lists are converted; an array of another dtype is a TypeError),
     and returns a tuple with one cotangent per primal, each shaped like that primal.  It
-    may be called many times; the tape lives as long as ``vjp_fn``.
+    may be called many times; the tape lives as long as ``vjp_fn``.  With
+    ``has_aux=True`` f returns ``(out, aux)`` and vjp returns ``(out, vjp_fn, aux)``, aux
+    with this derivative's traced values replaced by their values.
     """
     tape, out, in_slots, in_leaves, in_trees = _trace_call(f, primals,
                                                            tuple(range(len(primals))), "vjp")
+    if has_aux:
+        out, aux = split_aux(out, "vjp")
     values, slots, tree = _out_parts(tape, out, "vjp")
 
     def vjp_fn(ct: Any) -> tuple:
@@ -295,6 +302,8 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
                 seeds[s] = c if s not in seeds else seeds[s] + c
         return tuple(_cotangents(tape, seeds, in_slots, in_leaves, in_trees))
 
+    if has_aux:
+        return unflatten(tree, values), vjp_fn, strip_aux(aux, tape.level)
     return unflatten(tree, values), vjp_fn
 
 
@@ -307,74 +316,100 @@ def _scalar_seed(value: Any, fn: str) -> Any:
     return registry.seed(np.ones(shape, dtype=zeros_tangent(value).dtype))
 
 
-def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """``(f(*args), gradient)``; see :func:`grad`."""
-    return _value_and_grad(f, argnums, "value_and_grad")
+def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0,
+                   has_aux: bool = False) -> Callable:
+    """``(f(*args), gradient)``; with ``has_aux=True``, ``((value, aux), gradient)``.
+    See :func:`grad`."""
+    return _value_and_grad(f, argnums, "value_and_grad", has_aux)
 
 
-def _value_and_grad(f: Callable, argnums: int | Sequence[int], fn: str) -> Callable:
-    def vg(*args: Any) -> tuple[Any, Any]:
+def _value_and_grad(f: Callable, argnums: int | Sequence[int], fn: str,
+                    has_aux: bool) -> Callable:
+    @wraps(f)
+    def vg(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums, single = select_args(argnums, len(args))
-        tape, out, in_slots, in_leaves, in_trees = _trace_call(f, args, nums, fn)
+        tape, out, in_slots, in_leaves, in_trees = _trace_call(with_kwargs(f, kwargs), args,
+                                                               nums, fn)
+        if has_aux:
+            out, aux = split_aux(out, fn)
         values, slots, tree = _out_parts(tape, out, fn)
-        if len(values) != 1:
-            raise TypeError(f"{fn} needs a function returning one array, not a container")
+        if len(values) != 1 or isinstance(out, (tuple, list, dict)):
+            raise TypeError(f"{fn}: the function must return one array, not a container"
+                            + ("" if has_aux else "; if it returns (value, aux), pass "
+                               "has_aux=True"))
         seeds = {slots[0]: _scalar_seed(values[0], fn)} if slots[0] >= 0 else {}
         grads = _cotangents(tape, seeds, in_slots, in_leaves, in_trees)
         tape.records = []                      # release the tape after the sweep
-        return values[0], grads[0] if single else tuple(grads)
+        g = grads[0] if single else tuple(grads)
+        if has_aux:
+            return (values[0], strip_aux(aux, tape.level)), g
+        return values[0], g
     return vg
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The gradient of a scalar-valued ``f`` by one reverse sweep.
 
-    Returns ``g(*args)``: an array shaped like ``args[argnums]`` (or a tuple of them for
-    a tuple ``argnums``; lists/dicts of arrays give the same structure back).  ``f`` must
+    Returns ``g(*args, **kwargs)`` (keyword arguments are passed to f, not
+    differentiated): an array shaped like ``args[argnums]`` (or a tuple of them for a
+    tuple ``argnums``; lists/dicts of arrays give the same structure back).  ``f`` must
     return exactly one element (shape ``()``, ``(1,)``, ``(1, 1)``...).  An argument
-    named twice in ``argnums`` gets its full gradient in each place.
+    named twice in ``argnums`` gets its full gradient in each place.  With
+    ``has_aux=True`` f returns ``(value, aux)`` and g returns ``(gradient, aux)``, aux
+    with this derivative's traced values replaced by their values (as in JAX).
     """
-    vg = _value_and_grad(f, argnums, "grad")
+    vg = _value_and_grad(f, argnums, "grad", has_aux)
 
-    def g(*args: Any) -> Any:
-        return vg(*args)[1]
+    @wraps(f)
+    def g(*args: Any, **kwargs: Any) -> Any:
+        value, gr = vg(*args, **kwargs)
+        return (gr, value[1]) if has_aux else gr
     return g
 
 
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
-           chunk_size: int | None = None) -> Callable:
+           chunk_size: int | None = None, has_aux: bool = False) -> Callable:
     """The Jacobian of ``f`` by reverse sweeps with batches of cotangents.
 
-    Returns ``jac(*args)`` giving ``J`` with ``J.shape == out.shape + arg.shape`` (a
-    tuple for a tuple ``argnums``).  The function is recorded once; each sweep pushes
-    ``chunk_size`` output rows at once (None: all m in one sweep).
+    Returns ``jac(*args, **kwargs)`` (keyword arguments are passed to f, not
+    differentiated).  For array input and output, ``J.shape == out.shape + arg.shape``;
+    pytree arguments and outputs nest as in :func:`dualtape.jacfwd`
+    (``J[out_path][in_path]``, a tuple per output leaf for a tuple ``argnums``).  The
+    function is recorded once; each sweep pushes ``chunk_size`` rows of one output leaf
+    at once (None: all its rows in one sweep).  With ``has_aux=True`` f returns
+    ``(out, aux)`` and jac returns ``(J, aux)``.
     """
-    def jac(*args: Any) -> Any:
+    @wraps(f)
+    def jac(*args: Any, **kwargs: Any) -> Any:
         nums, single = select_args(argnums, len(args))
-        fixed = list(args)
-        for i in nums:
-            fixed[i] = check_float(to_array(args[i], fn="jacrev"), "jacrev")
-        tape, out, in_slots, in_leaves, in_trees = _trace_call(f, tuple(fixed), nums, "jacrev")
+        tape, out, in_slots, in_leaves, in_trees = _trace_call(with_kwargs(f, kwargs), args,
+                                                               nums, "jacrev")
+        if has_aux:
+            out, aux = split_aux(out, "jacrev")
+            aux = strip_aux(aux, tape.level)
         values, slots, tree = _out_parts(tape, out, "jacrev")
-        per_arg: list[list] = [[] for _ in nums]
+        per_out = []
         for v, s in zip(values, slots):
             shp = shape_of(v)
             m = int(np.prod(shp))
             k = max(m, 1) if chunk_size is None else max(1, int(chunk_size))
-            rows: list[list] = [[] for _ in nums]
+            rows: list[list] = [[[] for _ in leaves] for leaves in in_leaves]
             for start in range(0, max(m, 1), k):
                 stop = min(start + k, m)
                 seed = registry.seed(basis(m, start, stop, shp, zeros_tangent(v).dtype))
                 seeds = {s: seed} if s >= 0 else {}
                 got = _cotangents(tape, seeds, in_slots, in_leaves, in_trees,
                                   batch=(stop - start,))
-                for a, gval in enumerate(got):
-                    rows[a].append(gval)
-            for a, x in enumerate(fixed[i] for i in nums):
-                per_arg[a].append(assemble(v, rows[a], shape_of(x), columns=False))
+                for a, gtree in enumerate(got):
+                    for q, gval in enumerate(flatten(gtree)[0]):
+                        rows[a][q].append(gval)
+            by_arg = [unflatten(tree_a, [assemble(v, r, shape_of(x), columns=False)
+                                         for x, r in zip(leaves, rows_a)])
+                      for tree_a, leaves, rows_a in zip(in_trees, in_leaves, rows)]
+            per_out.append(by_arg[0] if single else tuple(by_arg))
         tape.records = []
-        res = [unflatten(tree, js) for js in per_arg]
-        return res[0] if single else tuple(res)
+        J = unflatten(tree, per_out)
+        return (J, aux) if has_aux else J
     return jac
 
 
@@ -434,18 +469,27 @@ class Recording:
 
     def push(self, tangents: Any) -> Any:
         """Run ``tangents`` (shape ``(k,) + x.shape``) forward; ``(k,) + out.shape``."""
+        tangents = registry.seed(to_array(tangents, dtype=self.x.dtype))
+        k = shape_of(tangents)[0]
+        t = self.push_slots({self._ins[0][0][0]: tangents}, [self.out_slot])[0]
+        return zeros_tangent(self.out, (k,)) if t is None else t
+
+    def push_slots(self, seeds: dict[int, Any], outs: Sequence[int]) -> list:
+        """The forward pass over the records: tangents ``seeds`` (input slot -> tangent,
+        with or without leading batch axes) run through the JVP rules in recording order
+        up to the ``outs`` slots; returns their tangents (None: no dependence, also for
+        a slot < 0, a constant output)."""
         if not self.forward:
             raise ValueError("push needs a recording made with forward=True: this tape "
                              "kept only what the VJP rules read")
-        tangents = registry.seed(to_array(tangents, dtype=self.x.dtype))
-        k = shape_of(tangents)[0]
-        end = self.out_slot
+        end = max(outs, default=-1)
         if end < 0:
-            return zeros_tangent(self.out, (k,))
+            return [None] * len(outs)
         recs = self.tape.records
-        uses = self._last_uses()
+        uses = self._last_uses(tuple(outs))
         tan: list = [None] * (end + 1)
-        tan[self._ins[0][0][0]] = tangents
+        for slot, t in seeds.items():
+            tan[slot] = t
         with deriving():
             for i in range(end + 1):
                 rec = recs[i]
@@ -462,13 +506,13 @@ class Recording:
                         tan[i] = _jvp_rule(prim)(ts, ans, primals, params)
                 for p in uses[i]:                  # free tangents nothing later reads
                     tan[p] = None
-        t = tan[end]
-        return zeros_tangent(self.out, (k,)) if t is None else t
+        return [None if s < 0 else tan[s] for s in outs]
 
-    def _last_uses(self) -> list:
-        """``uses[i]``: the slots whose last reader (up to the output) is record i."""
-        if self._uses is None:
-            end = self.out_slot
+    def _last_uses(self, outs: tuple) -> list:
+        """``uses[i]``: the slots whose last reader (up to the last of ``outs``) is
+        record i; the ``outs`` themselves are kept to the end."""
+        if self._uses is None or self._uses[0] != outs:
+            end = max(outs)
             recs = self.tape.records
             last: dict[int, int] = {}
             for i in range(end + 1):
@@ -477,11 +521,13 @@ class Recording:
                     for p in ((rec[1],) if rec[0] is None else rec[4]):
                         if p is not None:
                             last[p] = i
+            keep = set(outs)
             uses: list = [[] for _ in range(end + 1)]
             for p, i in last.items():
-                uses[i].append(p)
-            self._uses = uses
-        return self._uses
+                if p not in keep:
+                    uses[i].append(p)
+            self._uses = (outs, uses)
+        return self._uses[1]
 
     def values(self) -> list:
         """Per record, what its rules read that depends on ``x``: ``(traced arguments,
@@ -542,3 +588,41 @@ def record_tape(f: Callable, x: Any, forward: bool = False,
                         f"{type(v).__name__}")
     return Recording(tape, in_leaves[0][0], v, slots[0], forward,
                      (in_slots, in_leaves, in_trees))
+
+
+def linearize(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """Evaluate ``f(*primals)`` once, recording it, and return ``(out, f_jvp)``.
+
+    ``f_jvp(*tangents)`` takes one tangent per primal (same structure, shapes and
+    dtypes, as for :func:`dualtape.jvp`) and returns the tangent of ``out``, shaped like
+    ``out``: ``J @ t`` at ``primals``.  It runs the JVP rules over the recorded values,
+    without evaluating f again; it may be called many times, and keeps the recording
+    (every intermediate value of f) alive as long as it lives.  With ``has_aux=True``
+    f returns ``(out, aux)`` and linearize returns ``(out, f_jvp, aux)``.
+    """
+    tape, out, in_slots, in_leaves, in_trees = _trace_call(
+        f, primals, tuple(range(len(primals))), "linearize", _FullTape())
+    if has_aux:
+        out, aux = split_aux(out, "linearize")
+    values, slots, tree = _out_parts(tape, out, "linearize")
+    rec = Recording(tape, None, None, -1, True, (in_slots, in_leaves, in_trees))
+
+    def f_jvp(*tangents: Any) -> Any:
+        if len(tangents) != len(primals):
+            raise TypeError(f"f_jvp (from linearize) takes one tangent per primal: "
+                            f"{len(primals)}, got {len(tangents)}")
+        seeds: dict[int, Any] = {}
+        for k, (t, tr, leaves, sl) in enumerate(zip(tangents, in_trees, in_leaves, in_slots)):
+            for s, t_, x in zip(sl, leaves_like(tr, t, "f_jvp", f"tangents[{k}]"), leaves):
+                t_ = registry.seed(as_tangent(t_, x, "f_jvp"))
+                if shape_of(t_) != shape_of(x):
+                    raise ValueError(f"f_jvp: tangent shape {shape_of(t_)} != primal shape "
+                                     f"{shape_of(x)}")
+                seeds[s] = t_
+        got = rec.push_slots(seeds, slots)
+        return unflatten(tree, [zeros_tangent(v) if g is None else g
+                                for v, g in zip(values, got)])
+
+    if has_aux:
+        return unflatten(tree, values), f_jvp, strip_aux(aux, tape.level)
+    return unflatten(tree, values), f_jvp
