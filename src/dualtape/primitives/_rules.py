@@ -118,6 +118,16 @@ def _times(pv: Any, t: Any) -> Any:
     return pv * t
 
 
+def _accumulate(out: Any, owned: bool, t: Any, sign: int) -> Any:
+    """``out + t`` (``sign`` 1) or ``out - t`` (-1), written into ``out`` when it is a
+    large plain temporary of the sum's shape and dtype that nobody else holds."""
+    if owned and type(out) is np.ndarray and out.size >= INPLACE_MIN \
+            and type(t) is np.ndarray and out.shape == np.broadcast_shapes(out.shape, t.shape) \
+            and out.dtype == np.result_type(out, t):
+        return (np.add if sign > 0 else np.subtract)(out, t, out=out)
+    return out + t if sign > 0 else out - t
+
+
 def _scaler(p: Any, singular: bool | Callable) -> Callable:
     """``scale(ans, args, params, t) -> p_i * t`` for one partial, chosen once per
     primitive so the per-call path does no type tests."""
@@ -152,11 +162,13 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
     prim.partials = tuple(partials)
     linear = all(p is None or isinstance(p, Number) for p in prim.partials)
     scale = tuple(None if p is None else _scaler(p, singular) for p in prim.partials)
+    unit = tuple(p if isinstance(p, Number) and p in (1, -1) else 0 for p in prim.partials)
     # what a guarded sweep uses: a zero cotangent stays exactly zero against any partial
     safe = tuple(None if p is None else _scaler(p, True) for p in prim.partials)
 
     def jvp(tangents, ans, primals, params):
         out = None
+        owned = False                             # out is a temporary made here
         nb = -1                                   # stays -1 unless an argument broadcasts
         ans_shape = ans.shape
         for i, t in enumerate(tangents):
@@ -167,8 +179,16 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
                 nb = len(t.shape) - len(xs)
                 if nb and len(xs) < len(ans_shape):
                     t = expand_to(t, nb, xs, len(ans_shape))
+            if out is not None and unit[i]:
+                # a partial of +-1 after the first term: one add or subtract, not a
+                # negated copy and then an add
+                out, owned = _accumulate(out, owned, t, unit[i]), True
+                continue
             c = scale[i](ans, primals, params, t)
-            out = c if out is None else out + c
+            if out is None:
+                out, owned = c, c is not t
+            else:
+                out, owned = _accumulate(c, c is not t, out, 1), True
         if out is None or nb < 0:
             return out
         return broadcast_batch(out, nb, ans_shape)
