@@ -111,10 +111,14 @@ INPLACE_MIN = 4096
 
 
 def _times(pv: Any, t: Any) -> Any:
-    # in place only for large plain arrays of the result's own shape and dtype
+    # in place only for large plain arrays of the result's own size and dtype (one
+    # direction, (1,) + shape, is written into pv and viewed with the batch axis)
     if type(pv) is np.ndarray and pv.size >= INPLACE_MIN and type(t) is np.ndarray \
-            and pv.shape == t.shape and pv.dtype == t.dtype:
-        return np.multiply(pv, t, out=pv)
+            and pv.dtype == t.dtype:
+        if pv.shape == t.shape:
+            return np.multiply(pv, t, out=pv)
+        if t.size == pv.size and t.shape[t.ndim - pv.ndim:] == pv.shape:
+            return np.multiply(pv, t.reshape(pv.shape), out=pv).reshape(t.shape)
     return pv * t
 
 
