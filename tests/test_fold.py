@@ -144,3 +144,16 @@ def test_nested_derivatives_through_folded_products(n):
     np.testing.assert_allclose(dt.hessian(f)(x), want, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(dt.jacfwd(dt.jacfwd(f))(x), want, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(dt.jacrev(dt.jacrev(f))(x), want, rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=15)
+@given(m=dims, n=dims, k=batch, seed=st.integers(0, 99))
+def test_batched_tangents_over_a_reverse_sweep(m, n, k, seed):
+    # forward over reverse with k directions: H t for each t, H = A^T diag(tanh'') A
+    A = _rand(seed, m, n) / np.sqrt(n)
+    x = _rand(seed + 1, n)
+    T = _rand(seed + 2, k, n)
+    th = np.tanh(A @ x)
+    H = A.T @ ((-2 * th * (1 - th ** 2))[:, None] * A)
+    _, got = jvp_batch(dt.grad(lambda z: np.sum(np.tanh(A @ z))), x, T)
+    np.testing.assert_allclose(got, T @ H.T, rtol=1e-10, atol=1e-12)
