@@ -400,7 +400,10 @@ class Assembly:
             take = colors[cols] * s.m + rows
         else:                              # B[c, j] = (S J)[c, j]: J[i, j] at c = colour(i)
             take = colors[rows] * s.n + cols
-        return Assembly(take, s.indices.copy(), s.indptr.copy(), (s.m, s.n))
+        arrays = (take, s.indices.copy(), s.indptr.copy())
+        for a in arrays:
+            a.setflags(write=False)      # shared by every evaluation of the plan
+        return Assembly(*arrays, (s.m, s.n))
 
     def __call__(self, B: np.ndarray) -> sp.csr_array:
         """The CSR Jacobian whose compressed block is ``B`` (colours, width)."""
