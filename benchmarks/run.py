@@ -27,7 +27,7 @@ import time
 # main() has set the thread limits (they must be in the environment before numpy loads).
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_NAMES = ("autograd", "jax", "torch")      # as in common.py, which imports numpy
-SECTIONS = ("chain", "mlp", "hvp", "hessian", "sparse")
+SECTIONS = ("chain", "mlp", "hvp", "hessian", "sparse", "dense", "backprop", "prepared")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -231,6 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     if "sparse" in args.sections:
         import bench_jacobian
         results["sparse"] = bench_jacobian.run_sparse(rec, settings)
+    if {"dense", "backprop", "prepared"} & set(args.sections):
+        import bench_blas
+        if "dense" in args.sections:
+            results["dense"] = bench_blas.run_dense(rec, settings, peers)
+        if "backprop" in args.sections:
+            results["backprop"] = bench_blas.run_mlp_backprop(rec, settings)
+        if "prepared" in args.sections:
+            results["prepared"] = bench_blas.run_prepared(rec, settings)
     rec.load_check("at the end")
     wall = time.perf_counter() - t_start
     print_summary(rec, results, wall)

@@ -153,3 +153,24 @@ def test_ffts_count_5_n_log2_n():
                  name="fft") == 5 * 32 * 5
     assert flops(lambda v: dnp.real(dnp.fft.rfft(v)), x, name="rfft") == 4 * 20 * 3
     assert flops(lambda v: dnp.fft.irfft(dnp.fft.rfft(v), n=8), x, name="irfft") == 4 * 20 * 3
+
+
+@pytest.mark.parametrize("f, dfdx, dfdy", [
+    (lambda x, y: x - y, 1.0, -1.0),
+    (lambda x, y: x + y, 1.0, 1.0),
+    (lambda x, y: x * y, "y", "x"),
+    (lambda x, y: -x - y, -1.0, -1.0),
+])
+def test_elementwise_jvp_accumulates_without_touching_the_tangents(f, dfdx, dfdy):
+    # large enough (>= INPLACE_MIN) that the sum is written into a temporary in place
+    from dualtape.forward import jvp_batch
+    n = 5000
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal(n), rng.standard_normal(n)
+    T = rng.standard_normal((3, 2, n))
+    T0 = T.copy()
+    _, got = jvp_batch(lambda z: f(z[0], z[1]), np.stack([x, y]), T)
+    px = y if dfdx == "y" else dfdx
+    py = x if dfdy == "x" else dfdy
+    np.testing.assert_allclose(got, px * T[:, 0] + py * T[:, 1], rtol=1e-14, atol=1e-14)
+    np.testing.assert_array_equal(T, T0)

@@ -417,3 +417,22 @@ def test_positions_are_plain_and_refused_by_global_sparsity():
     for pos in (np.argsort, np.argmax, np.argmin):
         with pytest.raises(ValueError, match="kind='local'"):
             dt.sparsity(lambda v: v.ravel()[pos(v)], x)
+
+
+@pytest.mark.parametrize("index", [
+    (np.array([3, 0, 2]),),                                  # distinct: a plain scatter
+    (np.array([1, 1, -4, 0]),),                              # repeats (-4 is 1): accumulate
+    (slice(None), np.array([[0, 2], [2, 1]])),               # repeats along axis 1
+    (np.array([0, 3]), slice(1, 3), np.array([1, 1])),       # separated advanced items
+    (np.array([True, False, True, True, False]),),           # a mask
+    (np.array([2, 2]), 1, np.array([0, 1])),                 # an int between them
+])
+def test_gather_cotangents_accumulate_repeats_and_scatter_the_rest(index):
+    from dualtape.reverse import vjp_batch
+    x = np.random.default_rng(0).standard_normal((5, 4, 3))
+    out, pull = vjp_batch(lambda x: x[index] * 2.0, x)
+    G = np.random.default_rng(1).standard_normal((3,) + np.shape(out))
+    want = np.zeros((3,) + x.shape)
+    for k in range(3):
+        np.add.at(want[k], index, 2.0 * G[k])                # numpy's accumulate
+    np.testing.assert_allclose(pull(G), want, rtol=1e-15, atol=0)

@@ -92,6 +92,8 @@ class JacobianPlan:
     cost_ratio: float | None = None
     estimates: dict = field(default_factory=dict)
     reason: str = ""
+    assembly: Any = field(default=None, repr=False)  # sparse: :class:`Assembly`
+    seeds: Any = field(default=None, repr=False)     # (colours, seeded size), read-only
 
     @property
     def directions(self) -> int:
@@ -315,9 +317,12 @@ def plan_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "ful
         return JacobianPlan("full", chosen, m=m, pattern=pattern, cost_ratio=r,
                             estimates=est, reason=note + reason, **base), rec, priced
     coloring = {"fwd": cols, "rev": rows, "fwd+rev": bi}[chosen]
-    return JacobianPlan("sparse", chosen, m=m, coloring=coloring,
-                        pattern=pattern, cost_ratio=r, estimates=est,
-                        reason=note + reason, **base), rec, priced
+    one_sided = chosen != "fwd+rev"       # a bidirectional plan decompresses its own way
+    return JacobianPlan("sparse", chosen, m=m, coloring=coloring, pattern=pattern,
+                        cost_ratio=r, estimates=est, reason=note + reason,
+                        assembly=Assembly.of(pattern, coloring) if one_sided else None,
+                        seeds=_seeds(coloring, x.dtype) if one_sided else None,
+                        **base), rec, priced
 
 
 def _diagonal_plan(pattern: sp.csr_array, mode: str, base: dict) -> JacobianPlan:
@@ -341,7 +346,8 @@ def _diagonal_plan(pattern: sp.csr_array, mode: str, base: dict) -> JacobianPlan
     reason = f"diagonal: one {how}" + (" (mode='auto': forward needs no tape)"
                                        if mode == "auto" else "")
     return JacobianPlan("diagonal", chosen, m=m, coloring=one, pattern=pattern,
-                        estimates={f"compressed {chosen}": 1.0}, reason=reason, **base)
+                        estimates={f"compressed {chosen}": 1.0}, reason=reason,
+                        seeds=_seeds(one, base["dtype"]), **base)
 
 
 # ---- execute ---------------------------------------------------------------------------
@@ -392,7 +398,7 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
         _check_out(p, run.out)
     d = p.directions
     if p.coloring is not None:
-        S = _seeds(p.coloring, p.dtype)               # (d,) + the seeded side's size
+        S = p.seeds if p.seeds is not None else _seeds(p.coloring, p.dtype)
     k = d if p.chunk_size is None else p.chunk_size
     blocks = []
     for start in range(0, max(d, 1), max(k, 1)):      # one sweep even for no directions
@@ -410,14 +416,15 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
     if p.structure == "full":
         return assemble(run.out, blocks, p.in_shape, columns=(p.mode == "fwd")), run
     width = _size(run.out) if p.mode == "fwd" else p.n        # B: one row per colour
-    B = np.concatenate([np.reshape(b, (b.shape[0], width)) for b in blocks], axis=0)
+    B = [np.reshape(b, (b.shape[0], width)) for b in blocks]
+    B = B[0] if len(B) == 1 else np.concatenate(B, axis=0)
     if p.structure == "diagonal":
         dvec = np.reshape(B, (p.n,))
         if p.sparse_format == "dia":
             return sp.dia_array((dvec[None, :], [0]), shape=(p.n, p.n)), run
         return dvec, run
-    from .coloring import decompress
-    J = decompress(p.pattern, p.coloring, B.T if p.mode == "fwd" else B)
+    assembly = p.assembly if p.assembly is not None else Assembly.of(p.pattern, p.coloring)
+    J = assembly(B)
     return (J if p.sparse_format == "csr" else J.asformat(p.sparse_format)), run
 
 
@@ -450,6 +457,47 @@ def _execute_bidirectional(p: JacobianPlan, f: Callable, x: Any,
     return (J if p.sparse_format == "csr" else J.asformat(p.sparse_format)), run
 
 
+@dataclass(frozen=True, eq=False)
+class Assembly:
+    """How a sparse plan turns its compressed block into a CSR Jacobian, built once per
+    plan: the canonical CSR structure of the pattern, and for every stored entry its
+    position in the compressed block ``B`` of shape ``(colours, width)`` (row c is the
+    pass of seed c; width m forwards, n backwards), so that ``J.data = B.flat[take]``.
+    An evaluation then only gathers values (direct decompression, Curtis-Powell-Reid)."""
+
+    take: np.ndarray      # (nnz,) flat positions into B
+    indices: np.ndarray   # (nnz,) column indices, sorted within each row
+    indptr: np.ndarray    # (m + 1,)
+    shape: tuple          # (m, n)
+
+    @staticmethod
+    def of(pattern: Any, coloring: Any) -> "Assembly":
+        """The assembly of ``pattern`` (m, n) under a column or row ``coloring`` of it."""
+        from .coloring import _csr_structure
+        s = _csr_structure(pattern)
+        rows = np.repeat(np.arange(s.m, dtype=np.intp), np.diff(s.indptr))
+        cols = s.indices.astype(np.intp, copy=False)
+        colors = np.asarray(coloring.colors, dtype=np.intp)
+        if coloring.kind == "column":      # B[c, i] = (J S)[i, c]: J[i, j] at c = colour(j)
+            take = colors[cols] * s.m + rows
+        else:                              # B[c, j] = (S J)[c, j]: J[i, j] at c = colour(i)
+            take = colors[rows] * s.n + cols
+        arrays = (take, s.indices.copy(), s.indptr.copy())
+        for a in arrays:
+            a.setflags(write=False)      # shared by every evaluation of the plan
+        return Assembly(*arrays, (s.m, s.n))
+
+    def __call__(self, B: np.ndarray) -> sp.csr_array:
+        """The CSR Jacobian whose compressed block is ``B`` (colours, width)."""
+        values = np.take(np.reshape(B, -1), self.take)
+        # each Jacobian owns its index arrays: scipy methods rewrite them in place
+        J = sp.csr_array((values, self.indices.copy(), self.indptr.copy()),
+                         shape=self.shape)
+        J.has_sorted_indices = True
+        J.has_canonical_format = True
+        return J
+
+
 def _check_out(p: JacobianPlan, out: Any) -> None:
     if p.m is not None and _size(out) != p.m:
         raise ValueError(f"dt.jacobian: the plan (its sparsity pattern) has {p.m} output "
@@ -457,10 +505,13 @@ def _check_out(p: JacobianPlan, out: Any) -> None:
 
 
 def _seeds(coloring: Any, dtype: Any) -> np.ndarray:
-    """One row per colour: the seed directions of a colouring, ``(ncolors, size)``."""
+    """One row per colour: the seed directions of a colouring, ``(ncolors, size)``,
+    C-contiguous (the passes run fastest on it) and read-only (a plan shares it)."""
     from .coloring import seed_matrix
     S = seed_matrix(coloring).astype(dtype)
-    return S.T if coloring.kind == "column" else S
+    S = np.ascontiguousarray(S.T if coloring.kind == "column" else S)
+    S.setflags(write=False)
+    return S
 
 
 def _seed_dtype(p: JacobianPlan, out: Any) -> Any:

@@ -111,11 +111,25 @@ INPLACE_MIN = 4096
 
 
 def _times(pv: Any, t: Any) -> Any:
-    # in place only for large plain arrays of the result's own shape and dtype
+    # in place only for large plain arrays of the result's own size and dtype (one
+    # direction, (1,) + shape, is written into pv and viewed with the batch axis)
     if type(pv) is np.ndarray and pv.size >= INPLACE_MIN and type(t) is np.ndarray \
-            and pv.shape == t.shape and pv.dtype == t.dtype:
-        return np.multiply(pv, t, out=pv)
+            and pv.dtype == t.dtype:
+        if pv.shape == t.shape:
+            return np.multiply(pv, t, out=pv)
+        if t.size == pv.size and t.shape[t.ndim - pv.ndim:] == pv.shape:
+            return np.multiply(pv, t.reshape(pv.shape), out=pv).reshape(t.shape)
     return pv * t
+
+
+def _accumulate(out: Any, owned: bool, t: Any, sign: int) -> Any:
+    """``out + t`` (``sign`` 1) or ``out - t`` (-1), written into ``out`` when it is a
+    large plain temporary of the sum's shape and dtype that nobody else holds."""
+    if owned and type(out) is np.ndarray and out.size >= INPLACE_MIN \
+            and type(t) is np.ndarray and out.shape == np.broadcast_shapes(out.shape, t.shape) \
+            and out.dtype == np.result_type(out, t):
+        return (np.add if sign > 0 else np.subtract)(out, t, out=out)
+    return out + t if sign > 0 else out - t
 
 
 def _scaler(p: Any, singular: bool | Callable) -> Callable:
@@ -152,11 +166,13 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
     prim.partials = tuple(partials)
     linear = all(p is None or isinstance(p, Number) for p in prim.partials)
     scale = tuple(None if p is None else _scaler(p, singular) for p in prim.partials)
+    unit = tuple(p if isinstance(p, Number) and p in (1, -1) else 0 for p in prim.partials)
     # what a guarded sweep uses: a zero cotangent stays exactly zero against any partial
     safe = tuple(None if p is None else _scaler(p, True) for p in prim.partials)
 
     def jvp(tangents, ans, primals, params):
         out = None
+        owned = False                             # out is a temporary made here
         nb = -1                                   # stays -1 unless an argument broadcasts
         ans_shape = ans.shape
         for i, t in enumerate(tangents):
@@ -167,8 +183,16 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
                 nb = len(t.shape) - len(xs)
                 if nb and len(xs) < len(ans_shape):
                     t = expand_to(t, nb, xs, len(ans_shape))
+            if out is not None and unit[i]:
+                # a partial of +-1 after the first term: one add or subtract, not a
+                # negated copy and then an add
+                out, owned = _accumulate(out, owned, t, unit[i]), True
+                continue
             c = scale[i](ans, primals, params, t)
-            out = c if out is None else out + c
+            if out is None:
+                out, owned = c, c is not t
+            else:
+                out, owned = _accumulate(c, c is not t, out, 1), True
         if out is None or nb < 0:
             return out
         return broadcast_batch(out, nb, ans_shape)

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..registry import bind
-from . import _cost, _structure
+from . import _cost, _fold, _structure
 from ._rules import OPS, define, ndim, shape, unbroadcast
 
 
@@ -69,7 +69,7 @@ def _vjp_b(g, ans, a, b):
     return OPS["reshape"](unbroadcast(gb, b2, nb), batch + shape(b))
 
 
-matmul_p = define("matmul", np.matmul, jvp=(_jvp_a, _jvp_b), vjp=(_vjp_a, _vjp_b),
+matmul_p = define("matmul", _fold.matmul, jvp=(_jvp_a, _jvp_b), vjp=(_vjp_a, _vjp_b),
                   sparsity=_structure.matmul, cost=_cost.matmul, residuals=(0, 1))
 
 

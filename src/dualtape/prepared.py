@@ -1,0 +1,103 @@
+"""Prepared Jacobians: plan once, evaluate at many inputs.
+
+``prep = dt.prepare_jacobian(f, x, ...)`` does everything :func:`dualtape.jacobian`
+decides once per call (sparsity detection, the diagonal check, colouring, pricing the
+modes, the CSR structure of the result) for inputs shaped like ``x``; ``prep(x_new)``
+then runs only the compressed (or dense) passes and gathers the values.  This is what an
+optimiser that asks for a Jacobian at every iteration wants: ``prep`` is a function of
+x alone, so it can be handed to ``scipy.optimize.least_squares(fun, x0, jac=prep)``.
+
+A plan may only be reused where its decisions hold at every input.  A global sparsity
+pattern (the default) holds for every input; a local one (``sparsity="local"``) holds at
+``x`` only, so preparing with it is refused rather than risking a Jacobian with entries
+missing at another point.  A pattern passed in is the caller's statement that it holds
+everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ._api import check_float, checked, to_array
+from .jacobian import JacobianPlan, _Calls, _report, execute, plan_jacobian
+
+__all__ = ["PreparedJacobian", "prepare_jacobian"]
+
+
+class PreparedJacobian:
+    """The Jacobian of ``f`` planned once for inputs of one shape and dtype; call it at
+    any such input: ``prep(x) -> J`` (the type and shape ``dt.jacobian`` returns for
+    the same arguments).  ``prep(x, return_info=True)`` returns ``(J, info)``.
+
+    Attributes: ``plan`` (the :class:`~dualtape.jacobian.JacobianPlan`: mode, structure,
+    colouring, pattern, and ``reason``, why this mode) and ``pattern`` (the sparsity
+    pattern, None for a dense plan without one).  Holds no input values; calls from
+    several threads do not interfere.
+    """
+
+    __slots__ = ("f", "plan", "_fn")
+
+    def __init__(self, f: Callable, plan: JacobianPlan) -> None:
+        self.f = f
+        self.plan = plan
+        self._fn = checked(f, "prepare_jacobian")
+
+    @property
+    def pattern(self) -> Any:
+        return self.plan.pattern
+
+    def __call__(self, x: Any, *args: Any, return_info: bool = False) -> Any:
+        if args:
+            raise TypeError(
+                f"a prepared Jacobian takes one input array, got {1 + len(args)} "
+                f"arguments; bind the others into f (functools.partial or a lambda) "
+                f"before preparing (scipy.optimize: pass args=() and a closure)")
+        x = check_float(to_array(x, fn="prepare_jacobian"), "prepare_jacobian")
+        p = self.plan
+        if tuple(x.shape) != p.in_shape or x.dtype != p.dtype:
+            raise ValueError(
+                f"this prepared Jacobian was planned for inputs of shape {p.in_shape} "
+                f"and dtype {p.dtype}, not {tuple(x.shape)} and {x.dtype}; prepare "
+                f"another one (dt.prepare_jacobian(f, x)) for this input")
+        fc = _Calls(self._fn)
+        J, run = execute(p, fc, x)
+        if not return_info:
+            return J
+        return J, _report(p, run, fc.calls, 0, J)
+
+    def __repr__(self) -> str:
+        p = self.plan
+        colours = "" if p.coloring is None else f", {int(p.coloring.ncolors)} colours"
+        return (f"PreparedJacobian({p.structure}, mode={p.mode!r}, in_shape={p.in_shape}, "
+                f"dtype={np.dtype(p.dtype).name}{colours})")
+
+
+def prepare_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *,
+                     chunk_size: int | None = None, sparse_format: str = "csr",
+                     sparsity: Any = "global", order: str = "auto",
+                     cost_ratio: float | None = None) -> PreparedJacobian:
+    """Plan the Jacobian of ``f`` (one array in, one array out) for inputs shaped like
+    ``x`` once; the returned :class:`PreparedJacobian` ``prep(x_new)`` gives what
+    ``dt.jacobian(f, x_new, mode, structure, ...)`` gives, without detecting, checking
+    or colouring again.
+
+    Arguments as for :func:`dualtape.jacobian`.  ``x`` is only used to plan (its shape,
+    dtype and, for ``mode="auto"``, one counted pass to price the modes); ``prep``
+    refuses inputs of another shape or dtype with a ``ValueError``.
+    ``sparsity="local"`` raises ``ValueError``: a local pattern holds at ``x`` only.
+    f is evaluated once per forward sweep (once per call without ``chunk_size``), or
+    recorded once per call in reverse mode.
+    """
+    if isinstance(sparsity, str) and sparsity == "local":
+        raise ValueError(
+            "prepare_jacobian: a local sparsity pattern holds only at the x it was "
+            "detected at, so a plan built on it cannot be reused at other inputs; use "
+            "sparsity='global' (holds for every input), pass a pattern you know holds "
+            "everywhere, or call dt.jacobian(..., sparsity='local') at each input")
+    x = to_array(x, fn="prepare_jacobian")
+    p, _, _ = plan_jacobian(checked(f, "prepare_jacobian"), x, mode, structure,
+                            chunk_size=chunk_size, sparse_format=sparse_format,
+                            sparsity=sparsity, order=order, cost_ratio=cost_ratio)
+    return PreparedJacobian(f, p)
