@@ -4,6 +4,7 @@ from . import elementwise, fft, linalg, reductions, shape, special  # noqa: F401
 from . import complex, decompositions, eig  # noqa: F401,E402  (registers; linear algebra, complex)
 from . import sorting  # noqa: F401,E402  (registers sort, partition)
 from . import scipy_linalg, scipy_special  # noqa: F401,E402  (more of scipy)
+from . import sparse  # noqa: F401,E402  (registers sparse_matmul: scipy.sparse constants)
 from ._rules import OPS
 
 __all__ = ["OPS"]
