@@ -205,6 +205,28 @@ def test_var_std_of_complex_arrays():
     np.testing.assert_allclose(dt.grad(np.var)(z), 2 * np.conj(z - z.mean()) / z.size)
 
 
+def test_roots_and_characteristic_polynomial_closed_forms():
+    # roots of p: P(r) = 0, so dr = -(sum_k dp_k r^(n-k)) / P'(r)
+    p = np.array([2.0, -3.0, -11.0, 6.0, 1.5])
+    r = np.roots(p)
+    got = dt.jvp(np.roots, (p,), (p,))[0]
+    np.testing.assert_allclose(got, r, rtol=1e-12)
+    want = -np.vander(r, 5) / np.polyval(np.polyder(p), r)[:, None]
+    np.testing.assert_allclose(dt.jacfwd(np.roots)(p), want, rtol=1e-9)
+    np.testing.assert_allclose(dt.jacrev(np.roots)(p), want, rtol=1e-9)
+    # zeros at either end are stripped as numpy does; complex coefficients work too
+    q = np.array([0.0, 1.0, -3.0, 2.0, 0.0])
+    np.testing.assert_allclose(dt.jvp(np.roots, (q,), (q,))[0], np.roots(q))
+    c = crandn(4)
+    np.testing.assert_allclose(dt.jvp(np.roots, (c,), (c,))[0], np.roots(c), rtol=1e-12)
+    check_every_direction(np.roots, c)
+    # poly of a matrix: the characteristic polynomial; d det(sI - A) coefficients
+    a = RNG.standard_normal((3, 3))
+    np.testing.assert_allclose(dt.jvp(np.poly, (a,), (a,))[0], np.poly(a), rtol=1e-12)
+    # coefficient of s^(n-1) is -trace(A): gradient -I
+    np.testing.assert_allclose(dt.grad(lambda a: np.poly(a)[1])(a), -np.eye(3), atol=1e-10)
+
+
 def test_count_sees_eig():
     c = dt.count(lambda a: dnp.real(dnp.sum(L.eigvals(a))), crandn(3, 3))
     assert c.by_primitive["eig"][0] == 1

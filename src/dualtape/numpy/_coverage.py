@@ -33,8 +33,6 @@ NAMESPACES = (("", "numpy", "dualtape.numpy"),
               ("random", "numpy.random", "dualtape.numpy.random"))
 
 NO_RULE: dict[str, str] = {
-    "roots": ("the roots are the eigenvalues of the companion matrix, a general matrix, "
-              "whose eigenvalues have no rule yet"),
     "histogram2d": ("two-dimensional histograms have no rule (numpy.histogram has one: "
                     "per-axis edges move with the data's range)"),
     "histogramdd": "n-dimensional histograms have no rule (numpy.histogram has one)",
