@@ -160,8 +160,13 @@ def test_matrix_semantics_of_star_and_elementwise_errors():
     np.testing.assert_allclose(dt.jacfwd(lambda X: Lop.matmat(X))(X0),
                                SPELLINGS["A @ X"][2](D))
     A = sp.csr_array(D)
-    for f in (lambda y: y * A[[0]], lambda y: A[[0]] * y, lambda y: y + A[[0]],
-              lambda y: np.multiply(y, A[[0]]), lambda y: A.multiply(y)):
+    row = A[[0]]
+    # numpy would make 0-d object arrays of the operator: every one of these refuses
+    for f in (lambda y: y * row, lambda y: row * y, lambda y: y + row,
+              lambda y: np.multiply(y, row), lambda y: A.multiply(y),
+              lambda y: dnp.multiply(y, row), lambda y: dnp.where(y > 0, y, row),
+              lambda y: np.inner(A, y), lambda y: np.tensordot(A, y, 1),
+              lambda y: np.einsum("ij,j", A, y), lambda y: np.kron(row, y)):
         with pytest.raises(TypeError, match="scipy.sparse"):
             dt.grad(lambda y: dnp.sum(f(y)))(x0)
 

@@ -50,6 +50,16 @@ def is_operator(x: Any) -> bool:
     return spl is not None and isinstance(x, spl.LinearOperator)
 
 
+def not_an_array(x: Any, name: str = "dualtape.numpy") -> TypeError:
+    """The error for a sparse operator where an array is needed (numpy would make a
+    0-d object array of it, and every result from there on would be meaningless)."""
+    return TypeError(
+        f"{name}: a scipy.sparse operator ({type(x).__name__}) is not an array here. "
+        f"Products with sparse constants are differentiable (A @ x, x @ A, A.dot(x), "
+        f"dualtape.numpy.dot / matmul); for anything else use a dense constant, "
+        f"A.toarray().")
+
+
 def is_matrix_semantics(x: Any) -> bool:
     """``*`` is a matrix product for this operator (np.matrix-like spmatrix and
     LinearOperator), as scipy defines it; for sparse arrays it is elementwise."""
