@@ -127,6 +127,25 @@ def test_count_charges_two_flops_per_nonzero_and_column():
     assert j.by_primitive["sparse_matmul"][0] == 2
 
 
+def test_combined_linear_operators_have_the_combined_pattern():
+    A = aslinearoperator(sp.csr_array(D))
+    B = aslinearoperator(sp.csr_array(np.eye(5, 4, k=1)))
+    S = aslinearoperator(sp.csr_array(D.T @ D))
+    cases = {
+        "sum": (A + B, (D != 0) | (np.eye(5, 4, k=1) != 0), D + np.eye(5, 4, k=1)),
+        "product": (A @ aslinearoperator(sp.csr_array(D.T)), (D != 0) @ (D.T != 0) > 0,
+                    D @ D.T),
+        "scaled": (2.5 * A, D != 0, 2.5 * D),
+        "power": (S ** 2, (D.T @ D != 0) @ (D.T @ D != 0) > 0, (D.T @ D) @ (D.T @ D)),
+        "transpose": (A.T, D.T != 0, D.T), "adjoint": (A.H, D.T != 0, D.T),
+    }
+    for name, (op, pattern, dense) in cases.items():
+        x = RNG.standard_normal(op.shape[1])
+        np.testing.assert_array_equal(dt.sparsity(lambda x: op @ x, x).toarray(), pattern,
+                                      err_msg=name)
+        np.testing.assert_allclose(dt.jacrev(lambda x: op @ x)(x), dense, atol=1e-12)
+
+
 def test_stored_zeros_are_not_in_the_pattern():
     A = sp.csr_array(D)
     A.data[0] = 0.0                                   # an explicit zero stays stored

@@ -44,14 +44,14 @@ _DISPATCHERS = ("_matmul_dispatch", "_rmatmul_dispatch")
 def defer_to_reflected(frame: Any) -> bool:
     """Whether ``np.asanyarray`` was called by scipy.sparse's matmul dispatch, which
     returns NotImplemented for a 0-d object array (and so calls our reflected op)."""
-    return (frame.f_code.co_name in _DISPATCHERS
+    return frame is not None and (frame.f_code.co_name in _DISPATCHERS
             and str(frame.f_globals.get("__name__", "")).startswith("scipy.sparse"))
 
 
 def refuse_other_scipy_calls(frame: Any) -> None:
     """A clear error when another scipy.sparse function asks for a traced value's
     array (it would compute without the derivative)."""
-    module = str(frame.f_globals.get("__name__", ""))
+    module = str(frame.f_globals.get("__name__", "")) if frame is not None else ""
     if module.startswith("scipy.sparse"):
         raise TypeError(
             f"{module}.{frame.f_code.co_name} cannot take a traced value (it converts it "

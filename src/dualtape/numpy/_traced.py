@@ -111,7 +111,7 @@ class TracedArray(Tracer):
     def __array__(self, *args, **kwargs):
         # scipy.sparse's matmul asks for an array and, given numpy's "not an array"
         # (a 0-d object array), returns NotImplemented: then our __rmatmul__ runs.
-        caller = sys._getframe(1)
+        caller = sys._getframe(1) if hasattr(sys, "_getframe") else None
         if _sparse.defer_to_reflected(caller):
             return _sparse.opaque(self)
         _sparse.refuse_other_scipy_calls(caller)

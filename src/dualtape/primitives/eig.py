@@ -73,6 +73,8 @@ def _eig_vjp(g, ans, needed, a):
             gu = gu - complex_(0.0, _row(imag(h) / real(_sum_rows(e * v)))) * e
         c = _eigh_F(w) * matmul(_mT(v), gu)
         inner = c if inner is None else inner + c
+    if inner is None:
+        return (None,)
     # the transpose of S = V^-1 dA V: V^-T inner V^T
     return (match_real(solve(_mT(v), matmul(inner, _mT(v))), a),)
 

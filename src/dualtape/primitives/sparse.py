@@ -115,7 +115,7 @@ def _vjp(g, ans, x, op):
 
 def _bool_csr(op: Any) -> Any:
     """The boolean pattern of the operator's matrix (see the module docstring)."""
-    sp, spl = _modules()
+    sp, _ = _modules()
     if sp.issparse(op):
         a = sp.csr_array(op, copy=True)
         a.data = a.data != 0
@@ -123,30 +123,30 @@ def _bool_csr(op: Any) -> Any:
         return a.astype(bool)
     iface = sys.modules.get("scipy.sparse.linalg._interface")
     m, n = op.shape
-    kind = type(op).__name__
-    if iface is not None:
-        if isinstance(op, iface.MatrixLinearOperator):
-            a = op.A
-            return _bool_csr(a) if sp.issparse(a) else sp.csr_array(np.asarray(a) != 0)
-        if isinstance(op, iface.IdentityOperator):
-            return sp.eye_array(m, n, dtype=bool, format="csr")
-        args = getattr(op, "args", ())
-        if kind == "_SumLinearOperator":
-            return (_bool_csr(args[0]) + _bool_csr(args[1])).astype(bool)
-        if kind == "_ProductLinearOperator":
-            return (_bool_csr(args[0]).astype(np.int64)
-                    @ _bool_csr(args[1]).astype(np.int64)).astype(bool).tocsr()
-        if kind == "_ScaledLinearOperator":
-            p = _bool_csr(args[0])
-            return p if args[1] != 0 else sp.csr_array((m, n), dtype=bool)
-        if kind == "_PowerLinearOperator":
-            p = _bool_csr(args[0]).astype(np.int64)
-            r = sp.eye_array(m, dtype=np.int64, format="csr")
-            for _ in range(int(args[1])):
-                r = (r @ p).astype(bool).astype(np.int64)
-            return r.astype(bool).tocsr()
-        if kind in ("_TransposedLinearOperator", "_AdjointLinearOperator"):
-            return _bool_csr(args[0]).T.tocsr()
+
+    def kind(name: str) -> bool:        # scipy's (private) combination classes
+        return isinstance(op, getattr(iface, name, ()))
+    args = getattr(op, "args", ())
+    if kind("MatrixLinearOperator"):
+        a = op.A
+        return _bool_csr(a) if sp.issparse(a) else sp.csr_array(np.asarray(a) != 0)
+    if kind("IdentityOperator"):
+        return sp.eye_array(m, n, dtype=bool, format="csr")
+    if kind("_SumLinearOperator"):
+        return (_bool_csr(args[0]) + _bool_csr(args[1])).astype(bool)
+    if kind("_ProductLinearOperator"):
+        return (_bool_csr(args[0]).astype(np.int64)
+                @ _bool_csr(args[1]).astype(np.int64)).astype(bool).tocsr()
+    if kind("_ScaledLinearOperator"):
+        return _bool_csr(args[0]) if args[1] != 0 else sp.csr_array((m, n), dtype=bool)
+    if kind("_PowerLinearOperator"):
+        p = _bool_csr(args[0]).astype(np.int64)
+        r = sp.eye_array(m, dtype=np.int64, format="csr")
+        for _ in range(int(args[1])):
+            r = (r @ p).astype(bool).astype(np.int64)
+        return r.astype(bool).tocsr()
+    if kind("_TransposedLinearOperator") or kind("_AdjointLinearOperator"):
+        return _bool_csr(args[0]).T.tocsr()
     return sp.csr_array(np.ones((m, n), dtype=bool))
 
 
