@@ -205,6 +205,21 @@ def test_var_std_of_complex_arrays():
     np.testing.assert_allclose(dt.grad(np.var)(z), 2 * np.conj(z - z.mean()) / z.size)
 
 
+def test_nanvar_nanstd_of_complex_arrays():
+    z = crandn(2, 4)
+    keep = np.array([[True, False, True, True], [True, True, False, True]])
+    zn = np.where(keep, z, np.nan)
+    for f in (lambda z: np.nanvar(z), lambda z: np.nanstd(z, axis=1, ddof=1)):
+        got = dt.jvp(f, (zn,), (np.ones_like(zn),))[0]
+        np.testing.assert_allclose(got, f(zn), rtol=1e-12)
+        dt.check_grads(lambda w: f(dnp.where(keep, w, np.nan)), (np.where(keep, z, 0),),
+                       order=2)
+    kept = zn[keep]
+    g = dt.grad(np.nanvar)(zn)
+    np.testing.assert_allclose(g[keep], 2 * np.conj(kept - kept.mean()) / kept.size)
+    assert np.all(g[~keep] == 0)
+
+
 def test_roots_and_characteristic_polynomial_closed_forms():
     # roots of p: P(r) = 0, so dr = -(sum_k dp_k r^(n-k)) / P'(r)
     p = np.array([2.0, -3.0, -11.0, 6.0, 1.5])
