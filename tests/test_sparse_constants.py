@@ -230,3 +230,16 @@ def test_works_whatever_the_import_order():
                          env={"PYTHONPATH": str(src)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[[1.0, 2.0], [0.0, 3.0]] [[1.0, 2.0], [0.0, 3.0]]"
+
+
+def test_recorded_programs_keep_the_product():
+    A, Lop = sp.csr_array(D), aslinearoperator(sp.coo_array(D))
+
+    def f(x):
+        return dnp.sum((A @ x) ** 2) + dnp.sum(Lop @ x) + dnp.sum(A.dot(x))
+    prog = dt.record(f, x0)
+    x = RNG.standard_normal(N)
+    want = 2 * D.T @ (D @ x) + 2 * D.T @ np.ones(M)
+    np.testing.assert_allclose(prog(x), f(x))
+    np.testing.assert_allclose(dt.grad(prog)(x), want, atol=1e-12)
+    np.testing.assert_allclose(dt.grad(f)(x), want, atol=1e-12)
