@@ -85,7 +85,7 @@ class IndexSets(TracedArray):
         self._check_read("a traced value used as a number, an index or a shape")
         return self._no_conversion()
 
-    __int__ = __float__ = __complex__ = __index__ = __array__ = _convert
+    __int__ = __float__ = __complex__ = __index__ = _refuse_conversion = _convert
 
     def all(self, *args: Any, **kwargs: Any) -> bool:
         self._check_read("a Python branch (if, while, bool) on a traced value")

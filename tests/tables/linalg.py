@@ -4,9 +4,11 @@ Decompositions are checked on inputs where their derivatives exist: symmetric
 positive definite matrices for cholesky, distinct eigenvalues for eigh, distinct
 non-zero singular values for svd.  Eigenvectors and singular vectors are compared
 through sign-invariant products (u_i * u_0i), since a finite difference may meet either
-sign.  Complex values are built from real rows with ``complex`` so every row's inputs
-and outputs are real (dt.check_grads pairs real arrays; see test_fft_complex.py for
-complex inputs).
+sign (for complex vectors, the phase: u_i * conj(u_0i)).  Complex parts are checked
+through real rows built with ``complex``; the complex linear algebra rows take complex
+matrices directly (dt.check_grads draws complex directions for them, so both the real
+and the imaginary directions are checked, and pairs with Re(sum(a * b))).  eig's
+eigenvectors are compared as they are: numpy's normalisation fixes them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import dualtape.numpy as dnp
 from dualtape.primitives import complex as cx
 from dualtape.primitives import decompositions as dc
+from dualtape.primitives import eig as ev
 from dualtape.primitives import linalg as la
 
 from tables import Row, _real
@@ -60,6 +63,46 @@ def _svd_domain(*shape):
     return draw
 
 
+def _cplx(rng, shape):
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+def _herm(n):
+    # Hermitian with well separated eigenvalues, plus junk in the triangle numpy ignores
+    # (the strict upper one) and in the imaginary part of the diagonal.
+    def draw(rng):
+        q, _ = np.linalg.qr(_cplx(rng, (n, n)))
+        a = (q * (np.arange(n) * 1.5 - 1.0)) @ q.conj().T
+        return (a + np.triu(_cplx(rng, (n, n)), 1) + 1j * np.diag(rng.standard_normal(n)),)
+    return draw
+
+
+def _general(*shape, real=False):
+    # Non-symmetric with distinct eigenvalues; a real one has the pair 1 +- 2i and 3.
+    def draw(rng):
+        if real:
+            return (np.array([[1.0, -2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 3.0]])
+                    + 0.2 * rng.standard_normal((3, 3)),)
+        return (_cplx(rng, shape) + np.diag(np.arange(shape[-1]) * 0.7),)
+    return draw
+
+
+def _csvd(m, n):
+    # Complex, distinct singular values well away from zero and from each other.
+    def draw(rng):
+        k = min(m, n)
+        u, _ = np.linalg.qr(_cplx(rng, (m, k)))
+        v, _ = np.linalg.qr(_cplx(rng, (n, k)))
+        return ((u * (np.arange(k, 0, -1) + 0.5)) @ v.conj().T,)
+    return draw
+
+
+def _phasefree(v):
+    """Complex vectors times the conjugate of their first row: invariant under a
+    column's phase."""
+    return v * dnp.conj(v[..., :1, :])
+
+
 def _pairs(n):
     return lambda rng: (rng.uniform(0.3, 1.5, n) * rng.choice([-1, 1], n),
                         rng.uniform(0.3, 1.5, n) * rng.choice([-1, 1], n))
@@ -98,6 +141,7 @@ PRIMITIVES: dict[str, Row] = {
     "slogdet": Row(lambda a: dc.slogdet(a)[1] * dc.slogdet(a)[0], _wellcond((2, 3, 3))),
     "cholesky": Row(lambda a: dc.cholesky(a) ** 2, _spd(3)),
     "eigh": Row(_eigh, _sym(3)),
+    "eig": Row(lambda a: ev.eig(a), _general(2, 3, 3)),
     "qr": Row(lambda a: dc.qr(a)[0] * dc.qr(a)[1][..., :1, :1] + dc.qr(a)[1][..., :1, :],
               _real((4, 3))),
     "svd": Row(_svd, _svd_domain(4, 3)),
@@ -142,6 +186,20 @@ FUNCTIONS: dict[str, Row] = {
     "linalg.eigh": Row(lambda a: (L.eigh(a, UPLO="U")[0], _signfree(L.eigh(a, "U")[1])),
                        _sym(3)),
     "linalg.eigvalsh": Row(L.eigvalsh, _sym(3)),
+    "linalg.eig": Row(lambda a: tuple(L.eig(a)), _general(real=True)),
+    "linalg.eigvals": Row(lambda a: L.eigvals(a) ** 2, _general(3, 3)),
+    # complex matrices
+    "linalg.eigh[complex]": Row(lambda a: (L.eigh(a)[0], _phasefree(L.eigh(a)[1])),
+                                _herm(3)),
+    "linalg.eigvalsh[complex]": Row(lambda a: L.eigvalsh(a, UPLO="U"), _herm(3)),
+    "linalg.svd[complex]": Row(lambda a: (_phasefree(L.svd(a, full_matrices=False).U),
+                                          L.svd(a, full_matrices=False).S,
+                                          _phasefree(dnp.conj(dnp.swapaxes(
+                                              L.svd(a, full_matrices=False).Vh, -1, -2)))),
+                               _csvd(4, 3)),
+    "linalg.svdvals[complex]": Row(L.svdvals, _csvd(2, 3)),
+    "linalg.norm[complex]": Row(lambda a: (L.norm(a, "nuc"), L.norm(a, 2), L.norm(a, -2),
+                                           L.cond(a)), _csvd(3, 3)),
     "linalg.qr": Row(lambda a: L.qr(a).R + L.qr(a).Q[:, :1], _real((2, 3))),
     "linalg.svd": Row(lambda a: _signfree(L.svd(a, full_matrices=False).U)
                       * L.svd(a, full_matrices=False)[1],

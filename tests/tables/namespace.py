@@ -127,6 +127,8 @@ FUNCTIONS: dict[str, Row] = {
     "polydiv": Row(lambda a, b: np.polydiv(a, b + np.array([3.0, 0.0]))[0] ** 2
                    + np.polydiv(a, b + np.array([3.0, 0.0]))[1].sum(), _real((5,), (2,))),
     "poly": Row(lambda z: np.poly(z) ** 2, _real((3,))),
+    "poly[matrix]": Row(lambda a: np.poly(a), _real((3, 3))),
+    "roots": Row(lambda p: np.roots(p), _real((5,))),
     "vander": Row(lambda x: [np.vander(x, 4) ** 2, np.vander(x, increasing=True)],
                   _real((3,))),
     "polyfit": Row(lambda x, y: np.polyfit(x, y, 2) ** 2 + np.polyfit(x, y, 1, w=x ** 2 + 1)

@@ -13,6 +13,10 @@ from tables import Row, _distinct, _real
 
 ARR = _real((2, 3))
 
+
+def _complex(*shape):
+    return lambda r: (r.standard_normal(shape) + 1j * r.standard_normal(shape),)
+
 PRIMITIVES: dict[str, Row] = {
     "prod": Row(lambda x: red.prod(x, (0, 2), False) * red.prod(x, (1,), True).sum(),
                 _real((2, 3, 2))),
@@ -24,6 +28,10 @@ FUNCTIONS: dict[str, Row] = {
     "prod": Row(lambda x: dnp.prod(x, axis=1) + dnp.prod(x, keepdims=True), ARR),
     "var": Row(lambda x: dnp.var(x, axis=0) + dnp.var(x, ddof=1), _real((3, 2))),
     "std": Row(lambda x: dnp.std(x, axis=1, keepdims=True) * dnp.std(x, ddof=1), ARR),
+    # complex input: numpy's real variance mean(|z - mean(z)|^2)
+    "var[complex]": Row(lambda z: dnp.var(z, axis=0) + dnp.var(z, ddof=1), _complex(3, 2)),
+    "std[complex]": Row(lambda z: dnp.std(z, axis=1, keepdims=True) * dnp.std(z),
+                        _complex(2, 3)),
     "ptp": Row(lambda x: dnp.ptp(x, axis=1) * dnp.ptp(x), _distinct),
     "cumsum": Row(lambda x: dnp.cumsum(x) ** 2 + dnp.cumsum(x, axis=1).sum(), ARR),
     "cumprod": Row(lambda x: dnp.cumprod(x, axis=0) + dnp.cumprod(x).sum(), ARR),

@@ -33,6 +33,9 @@ from ._histogram import *  # noqa: F401,F403
 from . import _values  # noqa: F401  (plain results and errors for numpy's other functions)
 from ._traced import TracedArray  # noqa: F401
 from . import fft, linalg, random  # noqa: F401,E402  (dnp.linalg, dnp.fft, dnp.random)
+from . import _sparse  # noqa: E402
+
+_sparse.install()   # LinearOperator @ traced value (see _sparse)
 
 
 def __getattr__(name: str) -> _Any:

@@ -22,6 +22,7 @@ import numpy as np
 from ..primitives import OPS
 from ..primitives import elementwise as _ew
 from ..primitives import shape as _sh
+from ..primitives import sparse as _sparse
 from ..registry import Tracer
 from ._dispatch import _dispatches, _no_out
 
@@ -123,7 +124,10 @@ def asarray(a: Any, dtype: Any = None) -> Any:
         return a if dtype is None else _ew.astype(a, dtype)
     if isinstance(a, (list, tuple)) and _has_tracer(a):
         return _sh.stack([asarray(v, dtype) for v in a], 0)
-    return np.asarray(a, dtype=dtype)
+    r = np.asarray(a, dtype=dtype)
+    if r.dtype == object and r.ndim == 0 and _sparse.is_operator(a):
+        raise _sparse.not_an_array(a)           # numpy would wrap it in an object array
+    return r
 
 
 def array(object: Any, dtype: Any = None, *, copy: bool = True, ndmin: int = 0,  # noqa: A002

@@ -32,13 +32,7 @@ NAMESPACES = (("", "numpy", "dualtape.numpy"),
               ("fft", "numpy.fft", "dualtape.numpy.fft"),
               ("random", "numpy.random", "dualtape.numpy.random"))
 
-_EIG = ("eigenvalues of a general (non-symmetric) matrix are complex and have no rule "
-        "yet; for symmetric matrices use eigh / eigvalsh")
 NO_RULE: dict[str, str] = {
-    "linalg.eig": _EIG,
-    "linalg.eigvals": _EIG,
-    "roots": ("the roots are the eigenvalues of the companion matrix, a general matrix, "
-              "whose eigenvalues have no rule yet"),
     "histogram2d": ("two-dimensional histograms have no rule (numpy.histogram has one: "
                     "per-axis edges move with the data's range)"),
     "histogramdd": "n-dimensional histograms have no rule (numpy.histogram has one)",

@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..primitives import elementwise as _ew
+from ..primitives import sparse as _sparse
 from ..registry import Tracer
 
 _UFUNCS: dict[Any, Callable] = {}
@@ -49,6 +50,10 @@ def _ufunc(op: Callable, uf: np.ufunc, name: str | None = None) -> Callable:
             raise TypeError(f"{uf.__name__}: unsupported keyword arguments {sorted(kwargs)}")
         if dtype is not None:
             args = tuple(_ew.astype(a, dtype) for a in args)
+        if uf is not np.matmul:          # matmul applies sparse constants (sparse_matmul)
+            for a in args:
+                if _sparse.is_operator(a):
+                    raise _sparse.not_an_array(a, f"{uf.__name__}")
         return op(*args)
     f.__name__ = name or uf.__name__
     f.__doc__ = f"numpy.{uf.__name__}, differentiable in every mode."

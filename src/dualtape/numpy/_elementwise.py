@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..primitives import sparse as _sparse
 from ..primitives import OPS
 from ..primitives import elementwise as _ew
 from ..primitives import linalg as _la
@@ -64,6 +65,9 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     taken contributes an exact zero to every derivative."""
     if x is None and y is None:
         return np.where(value_of(condition))
+    for v in (condition, x, y):
+        if _sparse.is_operator(v):
+            raise _sparse.not_an_array(v, "where")
     return _ew.where(condition, x, y)
 
 

@@ -5,7 +5,8 @@ derivative 0 (a subgradient, never NaN): roots go through a double ``where`` so 
 division in sqrt's derivative never sees 0, and the singular-value norms take 0 at the
 zero matrix.  Ties of max/min-based norms (ord=inf, -inf, 1, -1, 2, -2) split the
 derivative equally (the reductions' rule).  Complex input: |z| is
-``dualtape.primitives.complex.complex_abs``; singular-value norms need real matrices.
+``dualtape.primitives.complex.complex_abs``; the singular-value norms ('nuc', 2, -2)
+take the singular values of the complex matrix.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Any:
         return _root(OPS["sum"](_abs2(x), axes, keepdims), 2)
     if ord in (2, -2, "nuc"):
         moved = _to_end(x, row, col)
-        s = _dc.svdvals(_real_only(moved, "norm"))
+        s = _dc.svdvals(moved)
         r = (OPS["max"](s, -1) if ord == 2 else OPS["min"](s, -1) if ord == -2
              else OPS["sum"](s, -1))
         # At the zero matrix every U, V is a valid factor; take the subgradient 0.

@@ -4,8 +4,9 @@ plus the conversions ``astype``/``asanyarray``/... and ``apply_along_axis``.
 
 All are composites: Horner's rule (polyval), convolution (polymul, poly), long
 division (polydiv), least squares (polyfit), cumulative products (vander, so the
-derivative is exact at x = 0).  ``roots`` needs the eigenvalues of a general matrix
-and has no rule (see the README); ``poly`` of a matrix needs them too.
+derivative is exact at x = 0).  ``roots`` is the eigenvalues of the companion matrix
+(numpy's algorithm), and ``poly`` of a square matrix starts from its eigenvalues: both
+differentiate through ``eig`` (distinct roots needed).
 """
 
 from __future__ import annotations
@@ -14,19 +15,21 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..primitives import complex as _cx
+from ..primitives import eig as _eig
 from ..primitives import elementwise as _ew
 from ..primitives import reductions as _red
 from ..primitives import shape as _sh
 from ..registry import Tracer, value_of
 from ._calculus import _traced, convolve
 from ._construct import _dtype, asarray, linspace
-from ._dispatch import _dispatches, _no_rule
+from ._dispatch import _dispatches
 
 __all__ = [
     "apply_along_axis", "apply_over_axes", "asanyarray", "asarray_chkfinite",
     "ascontiguousarray", "asfortranarray", "astype", "full", "geomspace",
     "logspace", "poly", "polyadd", "polyder", "polydiv", "polyfit", "polyint", "polymul",
-    "polysub", "polyval", "require", "vander",
+    "polysub", "polyval", "require", "roots", "vander",
 ]
 
 
@@ -152,8 +155,7 @@ def poly(seq_of_zeros: Any) -> Any:
         return np.poly(seq_of_zeros)
     z = asarray(seq_of_zeros)
     if np.ndim(z) == 2 and np.shape(z)[0] == np.shape(z)[1] and np.shape(z)[0] != 0:
-        raise _no_rule("numpy.poly of a square matrix (its eigenvalues; general "
-                       "eigenvalues have no rule)", (z,))
+        z = _eig.eig(z)[0]                     # the characteristic polynomial
     if np.ndim(z) == 0:
         z = _sh.reshape(z, (1,))
     if np.ndim(z) != 1:
@@ -161,7 +163,43 @@ def poly(seq_of_zeros: Any) -> Any:
     a = np.ones(1, dtype=_dtype(z))
     for i in range(np.shape(z)[0]):
         a = convolve(a, _sh.stack([asarray(np.ones((), _dtype(z))), -z[i]], 0))
+    if _cx.is_complex(z):
+        # numpy: roots in conjugate pairs give real coefficients (a decision on values)
+        r = np.asarray(value_of(z))
+        if np.all(np.sort(r) == np.sort(r.conjugate())):
+            a = _cx.real(a)
     return a
+
+
+@_dispatches(np.roots)
+def roots(p: Any) -> Any:
+    """The roots of the polynomial with coefficients ``p`` (highest power first): the
+    eigenvalues of its companion matrix, numpy's algorithm; leading and trailing zero
+    coefficients (a decision on values) are stripped as numpy does.  Derivatives need
+    distinct roots."""
+    if not _traced(p):
+        return np.roots(p)
+    p = asarray(p)
+    if np.ndim(p) == 0:
+        p = _sh.reshape(p, (1,))
+    if np.ndim(p) != 1:
+        raise ValueError("Input must be a rank-1 array.")
+    nz = np.nonzero(np.asarray(value_of(p)))[0]
+    if nz.size == 0:
+        return np.array([])
+    trailing = p.shape[0] - int(nz[-1]) - 1
+    p = p[int(nz[0]):int(nz[-1]) + 1]
+    n = p.shape[0]
+    if n > 1:
+        below = np.eye(n - 2, n - 1, dtype=_dtype(p)) if n > 2 else None
+        first = _sh.reshape(-p[1:] / p[0], (1, n - 1))
+        companion = first if below is None else _sh.concatenate([first, below], 0)
+        r = _eig.eig(companion)[0]
+    else:
+        r = np.array([], dtype=_dtype(p))
+    if trailing:
+        r = _sh.concatenate([r, np.zeros(trailing, dtype=_dtype(r))], 0)
+    return r
 
 
 @_dispatches(np.vander)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..primitives import complex as _cx
 from ..primitives import elementwise as _ew
 from ..primitives import reductions as _red
 from ..primitives import shape as _sh
@@ -99,8 +100,6 @@ def _var(name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any, keepdims
             raise ValueError(f"{name}: ddof and correction can't be provided simultaneously")
         ddof = correction
     a = _prep(a, dtype)
-    if np.issubdtype(_dtype(a), np.complexfloating):
-        raise TypeError(f"{name}: complex inputs are not supported on traced values")
     ax = _red.normalize_axis(axis, np.ndim(a))
     m = _mask(where, a)
     if mean is None:
@@ -109,7 +108,11 @@ def _var(name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any, keepdims
         else:
             mean = _red.sum(_ew.where(m, a, 0), ax, True) / _count(a, ax, m, True)
     d = a - mean
-    sq = d * d if m is None else _ew.where(m, d * d, 0)
+    if _cx.is_complex(d):                 # numpy: mean(|a - mean|^2), a real variance
+        d2 = _cx.real(d) * _cx.real(d) + _cx.imag(d) * _cx.imag(d)
+    else:
+        d2 = d * d
+    sq = d2 if m is None else _ew.where(m, d2, 0)
     n = _count(a, ax, m, keepdims)
     return _red.sum(sq, ax, keepdims) / np.maximum(n - ddof, 0)
 
@@ -118,7 +121,8 @@ def _var(name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any, keepdims
 def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
         keepdims: bool = False, *, where: Any = True, mean: Any = None,
         correction: Any = None) -> Any:
-    """Variance over ``axis``: ``sum((a - mean)**2) / (N - ddof)``."""
+    """Variance over ``axis``: ``sum(|a - mean|**2) / (N - ddof)`` (real for complex
+    ``a``, as numpy)."""
     return _var("var", a, axis, dtype, out, ddof, keepdims, where, mean, correction)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..primitives import complex as _cx
 from ..primitives import elementwise as _ew
 from ..primitives import reductions as _red
 from ..primitives import shape as _sh
@@ -147,12 +148,14 @@ def _nanvar(name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any,
         if ddof != 0:
             raise ValueError(f"{name}: ddof and correction can't be provided simultaneously")
         ddof = correction
-    if np.issubdtype(_dtype(asarray(a)), np.complexfloating):
-        raise TypeError(f"{name}: complex inputs are not supported on traced values")
     a, mean, skip, n, ax = _nan_moments(name, a, axis, dtype, keepdims, where, mean)
     d = _ew.where(skip, 0.0, a - mean)
     dof = n - ddof
-    ss = _red.sum(d * d, ax, keepdims)
+    if _cx.is_complex(d):                 # numpy: |a - mean|^2, a real variance
+        d2 = _cx.real(d) * _cx.real(d) + _cx.imag(d) * _cx.imag(d)
+    else:
+        d2 = d * d
+    ss = _red.sum(d2, ax, keepdims)
     if np.any(dof <= 0):
         value_of(skip)          # a constant NaN: this pattern holds here only
         return _ew.where(dof > 0, ss / np.maximum(dof, 1), np.nan)

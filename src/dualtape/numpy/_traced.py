@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -10,6 +11,7 @@ from ..primitives import elementwise as _ew
 from ..primitives import linalg as _la
 from ..primitives import shape as _sh
 from ..registry import Tracer, bind, value_of
+from . import _sparse
 from ._conversion import conversion_error
 from ._dispatch import _FUNCS, _UFUNC_PRIMS, _UFUNCS, _no_rule
 from ._shape import reshape, transpose
@@ -20,19 +22,33 @@ _IN_PLACE = ("in-place assignment into a traced array is not supported: traced v
 
 
 _NO_PARAMS: dict = {}
+# Operand types that are never a scipy.sparse operator (the common case costs one lookup).
+_PLAIN = frozenset({int, float, complex, bool, np.ndarray, np.float64, np.float32,
+                    np.complex128, np.complex64, np.int64, np.int32, np.bool_})
 
 
 def _binary(prim: Any) -> tuple[Callable, Callable]:
     """The operator and its reflected form for a binary primitive.
 
     Operators skip ``bind``'s search: the context is this value's, unless the other
-    operand belongs to a more deeply nested one.
+    operand belongs to a more deeply nested one.  A scipy.sparse operand is a matrix
+    product (``*`` of an spmatrix) or an error (``_sparse.binary``).
     """
+    name = prim.name
+
     def op(self, o):
+        if o.__class__ not in _PLAIN and not isinstance(o, Tracer):
+            r = _sparse.binary(name, self, o, False)
+            if r is not None:
+                return r
         t = o if isinstance(o, Tracer) and o._level > self._level else self
         return t._trace.process(prim, (self, o), _NO_PARAMS)
 
     def rop(self, o):
+        if o.__class__ not in _PLAIN and not isinstance(o, Tracer):
+            r = _sparse.binary(name, self, o, True)
+            if r is not None:
+                return r
         t = o if isinstance(o, Tracer) and o._level > self._level else self
         return t._trace.process(prim, (o, self), _NO_PARAMS)
     return op, rop
@@ -93,6 +109,16 @@ class TracedArray(Tracer):
         return bool(value_of(self))
 
     def __array__(self, *args, **kwargs):
+        # scipy.sparse's matmul asks for an array and, given numpy's "not an array"
+        # (a 0-d object array), returns NotImplemented: then our __rmatmul__ runs.
+        caller = sys._getframe(1) if hasattr(sys, "_getframe") else None
+        if _sparse.defer_to_reflected(caller):
+            return _sparse.opaque(self)
+        _sparse.refuse_other_scipy_calls(caller)
+        return self._refuse_conversion()
+
+    def _refuse_conversion(self, *args, **kwargs):
+        # what a mode does when asked for an array (the sparsity tracer checks first)
         raise conversion_error(self, "__array__")
 
     def _no_conversion(self, *args, **kwargs):
@@ -132,6 +158,11 @@ class TracedArray(Tracer):
             not hasattr(np, ufunc.__name__) else "numpy"
         if method != "__call__":
             raise _no_rule(f"{home}.{ufunc.__name__}.{method}", inputs)
+        for i in inputs:
+            if i.__class__ not in _PLAIN and _sparse.is_operator(i):
+                if ufunc is np.matmul and len(inputs) == 2 and not kwargs:
+                    return _la.matmul(*inputs)
+                raise _sparse.elementwise_error(f"numpy.{ufunc.__name__}", i)
         if not kwargs:
             prim = _UFUNC_PRIMS.get(ufunc)
             if prim is not None:

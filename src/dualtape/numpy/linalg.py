@@ -1,7 +1,8 @@
 """``dualtape.numpy.linalg``: numpy.linalg's functions, differentiable in every mode.
 
-Primitives (rules in ``dualtape.primitives.decompositions``): inv, solve, det, slogdet,
-cholesky, eigh, qr, svd, svdvals, pinv.  Composites: eigvalsh, norm, matrix_norm,
+Primitives (rules in ``dualtape.primitives.decompositions`` and ``.eig``): inv, solve,
+det, slogdet, cholesky, eig, eigh, qr, svd, svdvals, pinv.  Composites: eigvals,
+eigvalsh, norm, matrix_norm,
 vector_norm, cond, matrix_power, trace, diagonal, vecdot, matrix_transpose, multi_dot,
 cross, tensorinv, tensorsolve, lstsq, and numpy's matmul/tensordot/outer spellings.
 ``matrix_rank`` is an integer: a plain value.
@@ -9,11 +10,16 @@ cross, tensorinv, tensorsolve, lstsq, and numpy's matmul/tensordot/outer spellin
 Semantics: norms have derivative 0 at 0 (a subgradient; never NaN); max/min-based
 norms (ord=inf, -inf, 1, -1, 2, -2) split ties equally.  Decompositions need the
 generic case for their derivatives (distinct eigenvalues / singular values, full
-rank).  Complex matrices: inv, solve, det, slogdet, the products, vector norms and
-the 'fro', 1, -1, inf, -inf matrix norms accept them; cholesky, eigh, qr, svd, svdvals,
-pinv (and the norms and cond built on singular values) raise TypeError on complex
-traced input.  eig and eigvals (general matrices, complex eigenpairs) are not supported
-on traced values and raise TypeError.
+rank).  Complex matrices: inv, solve, det, slogdet, eig, eigvals, eigh, eigvalsh
+(Hermitian), svd, svdvals, every norm, cond with p None/2/-2 and the products accept
+them (JAX's convention: real-linear JVPs, VJPs transposed under ``Re(sum(a * b))``);
+cholesky, qr, pinv and lstsq raise TypeError on complex traced input.
+
+Eigen- and singular vectors: eig's derivative is that of numpy's normalisation (unit
+columns, largest component real).  eigh's and svd's vectors have an unspecified phase
+(sign) per column; their derivatives hold the phase still (see
+``dualtape.primitives.decompositions``), so phase-invariant functions of them have the
+derivatives of numpy's output.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from numpy.linalg import LinAlgError  # noqa: F401  (numpy's exception, re-expor
 from ..primitives import OPS
 from ..primitives import complex as _cx
 from ..primitives import decompositions as _dc
+from ..primitives import eig as _eig
 from ..primitives import linalg as _la
 from ..registry import Tracer, value_of
 from ._construct import asarray
@@ -39,6 +46,11 @@ __all__ = [
     "slogdet", "solve", "svd", "svdvals", "tensordot", "tensorinv", "tensorsolve",
     "trace", "vecdot", "vector_norm",
 ]
+
+
+class EigResult(NamedTuple):
+    eigenvalues: Any
+    eigenvectors: Any
 
 
 class EighResult(NamedTuple):
@@ -113,19 +125,34 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     return _dc.cholesky(a)
 
 
+@_dispatches(np.linalg.eig)
+def eig(a: Any) -> EigResult:
+    """Eigenvalues and right eigenvectors of general square matrices (stacks in the
+    leading axes), as numpy returns them: complex unless every eigenvalue of a real
+    matrix is real; columns of unit norm with their largest component real, the
+    normalisation the derivative follows.  Derivatives need distinct eigenvalues."""
+    return EigResult(*_eig.eig(_square(a, "eig")))
+
+
+@_dispatches(np.linalg.eigvals)
+def eigvals(a: Any) -> Any:
+    """Eigenvalues of general square matrices (those of ``eig``, in its order)."""
+    return eig(a)[0]
+
+
 @_dispatches(np.linalg.eigh)
 def eigh(a: Any, UPLO: str = "L") -> EighResult:
-    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, reading only the
-    ``UPLO`` triangle.  Derivatives need distinct eigenvalues."""
+    """Eigenvalues (ascending, real) and eigenvectors of real symmetric or complex
+    Hermitian matrices, reading only the ``UPLO`` triangle (and the real part of the
+    diagonal).  Derivatives need distinct eigenvalues."""
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
-    a = _real_only(_square(a, "eigh"), "eigh")
-    return EighResult(*_dc.eigh(a, UPLO))
+    return EighResult(*_dc.eigh(_square(a, "eigh"), UPLO))
 
 
 @_dispatches(np.linalg.eigvalsh)
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:
-    """Eigenvalues of symmetric matrices (ascending)."""
+    """Eigenvalues of symmetric or Hermitian matrices (ascending)."""
     return eigh(a, UPLO)[0]
 
 
@@ -154,8 +181,9 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     """The SVD ``(U, S, Vh)``, or only the singular values with ``compute_uv=False``.
     Derivatives of U and Vh need ``full_matrices=False`` for non-square matrices (the
     completed columns are arbitrary) and distinct non-zero singular values; those of
-    the singular values alone, ``U diag(g) V^T``, need neither."""
-    a = _real_only(a, "svd")
+    the singular values alone, ``conj(U diag(g) V^H)``, need neither.  Real or complex
+    matrices."""
+    a = asarray(a)
     if not compute_uv:
         return _dc.svdvals(a)
     if full_matrices and isinstance(a, Tracer) and a.shape[-1] != a.shape[-2]:
@@ -167,8 +195,8 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
 
 @_dispatches(np.linalg.svdvals)
 def svdvals(x: Any, /) -> Any:
-    """Singular values, descending."""
-    return _dc.svdvals(_real_only(x, "svdvals"))
+    """Singular values, descending (real, for real or complex matrices)."""
+    return _dc.svdvals(asarray(x))
 
 
 _UNSET = object()
@@ -200,7 +228,7 @@ def cond(x: Any, p: Any = None) -> Any:
     ``norm(x, p) * norm(inv(x), p)``."""
     x = asarray(x)
     if p in (None, 2, -2):
-        s = _dc.svdvals(_real_only(x, "cond"))
+        s = _dc.svdvals(x)
         r = s[..., 0] / s[..., -1]
         return r if p != -2 else 1.0 / r
     return (_matrix_norm(x, p, (-2, -1), False)
@@ -365,25 +393,6 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple:
     else:
         res = np.empty((0,), dtype=_cx.real_dtype(a.dtype))
     return x, res, rank, s
-
-
-def _unsupported(name: str, why: str):
-    np_fn = getattr(np.linalg, name)
-
-    def fn(*args: Any, **kwargs: Any) -> Any:
-        if any(isinstance(a, Tracer) for a in args):
-            raise TypeError(f"dualtape.numpy.linalg.{name} is not supported on traced "
-                            f"values: {why}")
-        return np_fn(*args, **kwargs)
-    fn.__name__ = name
-    fn.__doc__ = f"numpy.linalg.{name} on plain values only: {why}"
-    return fn
-
-
-_WHY_EIG = ("the eigen-decomposition of a general matrix is complex and has no rule "
-            "here; for symmetric matrices use eigh / eigvalsh")
-eig = _unsupported("eig", _WHY_EIG)
-eigvals = _unsupported("eigvals", _WHY_EIG)
 
 
 def __getattr__(name: str) -> Any:

@@ -9,9 +9,22 @@ Walter & Lehmann (2018) and Liao et al. (2019); SVD from Townsend (2016); the
 pseudo-inverse from Golub & Pereyra (1973).
 
 inv, solve, det and slogdet are holomorphic in the matrix entries and accept complex
-matrices (JAX's convention: plain transposes, no conjugation, in the VJPs).  The
-decompositions that involve conjugate transposes (cholesky, eigh, qr, svd, pinv) are
-for real matrices; the dualtape.numpy adapters reject complex traced input.
+matrices (JAX's convention: plain transposes, no conjugation, in the VJPs).  eigh
+(Hermitian matrices), svd and svdvals accept complex matrices too: their JVPs are the
+real-linear derivatives (conjugate transposes where the decomposition has them) and
+their VJPs the transposes under the pairing ``Re(sum(a * b))``.  cholesky, qr and pinv
+are for real matrices; the dualtape.numpy adapters reject complex traced input.  The
+general eigenproblem (eig) is in ``dualtape.primitives.eig``.
+
+Gauge.  Eigenvectors of a Hermitian matrix and singular vectors are unique only up to
+a phase per column (a sign for real matrices), which LAPACK leaves unspecified.  The
+rules differentiate the choice whose phase does not move: ``diag(V^H dV) = 0`` for
+eigh, and for svd ``diag(V^H dV) = 0`` with ``diag(U^H dU) = i Im(diag(U^H dA V)) / s``
+(the part the product ``U S V^H`` fixes).  Functions of the vectors that do not depend
+on the phases (``|V|``, ``V diag(f(w)) V^H``, ``U[:, k] conj(V[j, k])``) have exactly
+the derivatives of numpy's output; the vectors themselves have those of a smoothly
+phased choice, which is what finite differences of numpy's output show only where
+numpy's phases happen not to move.
 
 Assumptions where derivatives exist only generically: eigh needs distinct
 eigenvalues, svd distinct non-zero singular values (svdvals only non-zero ones for
@@ -41,12 +54,17 @@ import numpy as np
 from ..registry import bind
 from . import _cost, _fold
 from ._rules import OPS, define, expand_to, ndim, shape, unbroadcast
-from .complex import complex_, imag, is_complex, match_real, real, real_dtype
+from .complex import complex_, conj, imag, is_complex, match_real, real, real_dtype
 from .linalg import einsum, matmul
 
 
 def _mT(x: Any) -> Any:
     return OPS["swapaxes"](x, -1, -2)
+
+
+def _mH(x: Any) -> Any:
+    """The conjugate transpose of the last two axes (the transpose for real values)."""
+    return conj(_mT(x))
 
 
 def _nb(t: Any, x: Any) -> int:
@@ -59,7 +77,7 @@ def _dtype(x: Any) -> Any:
 
 
 def _eye(n: int, x: Any) -> np.ndarray:
-    return np.eye(n, dtype=_dtype(x))
+    return np.eye(n, dtype=real_dtype(_dtype(x)))
 
 
 def _trace(x: Any) -> Any:
@@ -79,21 +97,22 @@ def _diag_embed(v: Any) -> Any:
 def _mask(n: int, x: Any, lower: bool = True) -> np.ndarray:
     """The lower (upper) triangle of ones with 1/2 on the diagonal."""
     m = np.tril(np.ones((n, n))) if lower else np.triu(np.ones((n, n)))
-    return (m - 0.5 * np.eye(n)).astype(_dtype(x))
+    return (m - 0.5 * np.eye(n)).astype(real_dtype(_dtype(x)))
 
 
 def _sym_from_triangle(t: Any, lower: bool) -> Any:
-    """The symmetric matrix a routine reading only one triangle sees: the triangle and
-    its mirror image."""
-    n = shape(t)[-1]
-    tri = np.tril(np.ones((n, n))) if lower else np.triu(np.ones((n, n)))
-    strict = tri - np.eye(n)
-    return t * tri.astype(_dtype(t)) + _mT(t * strict.astype(_dtype(t)))
+    """The symmetric (Hermitian) matrix a routine reading only one triangle sees: the
+    triangle and its mirror image (conjugated), with the real part of the diagonal
+    (LAPACK ignores its imaginary part).  ``m + m^H`` for m the triangle with the
+    diagonal halved."""
+    m = t * _mask(shape(t)[-1], t, lower)
+    return m + _mH(m)
 
 
 def _to_triangle(m: Any, lower: bool) -> Any:
-    """Transpose of ``_sym_from_triangle``: ``tril(M) + tril(M^T, -1)`` (or triu)."""
-    return (m + _mT(m)) * _mask(shape(m)[-1], m, lower)
+    """Transpose of ``_sym_from_triangle`` under ``Re(sum(a * b))``:
+    ``(M + M^H) * mask`` (the triangle of ``M + M^H``, half its diagonal)."""
+    return (m + _mH(m)) * _mask(shape(m)[-1], m, lower)
 
 
 def _off_diagonal_inverse(d: Any) -> Any:
@@ -307,10 +326,11 @@ def _eigh_F(w: Any) -> Any:
 
 
 def _eigh_jvp(tangents, ans, a, UPLO):
+    # dw = diag(V^H dA V) (real), dV = V (F o V^H dA V): the gauge diag(V^H dV) = 0
     w, v = ans
     s = _sym_from_triangle(tangents[0], lower=UPLO == "L")
-    vsv = matmul(_mT(v), matmul(s, v))
-    return _diag(vsv), matmul(v, _eigh_F(w) * vsv)
+    vsv = matmul(_mH(v), matmul(s, v))
+    return real(_diag(vsv)), matmul(v, _eigh_F(w) * vsv)
 
 
 def _eigh_vjp(g, ans, needed, a, UPLO):
@@ -322,7 +342,7 @@ def _eigh_vjp(g, ans, needed, a, UPLO):
     if gv is not None:
         c = _eigh_F(w) * matmul(_mT(v), gv)
         inner = c if inner is None else inner + c
-    m = matmul(v, matmul(inner, _mT(v)))
+    m = matmul(conj(v), matmul(inner, _mT(v)))     # the transpose of V^H S V
     return (match_real(_to_triangle(m, lower=UPLO == "L"), a),)
 
 
@@ -334,8 +354,9 @@ eigh_p = define("eigh", _eigh_impl, jvp_all=_eigh_jvp, vjp_all=_eigh_vjp,
 
 
 def eigh(a: Any, UPLO: str = "L") -> tuple:
-    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, reading the
-    ``UPLO`` triangle only; derivatives need distinct eigenvalues."""
+    """Eigenvalues (ascending, real) and eigenvectors of real symmetric or complex
+    Hermitian matrices, reading the ``UPLO`` triangle only (and the real part of the
+    diagonal); derivatives need distinct eigenvalues (gauge: see the module)."""
     return bind(eigh_p, a, UPLO=UPLO)
 
 
@@ -418,40 +439,48 @@ def _svd_F(s: Any) -> Any:
 
 
 def _svd_jvp(tangents, ans, a):
+    # dP = U^H dA V; ds = Re diag(dP); dU = U (F o (dP S + S dP^H) + i Im diag(dP) / s)
+    # + (I - U U^H) dA V / s; dV = V (F o (S dP + dP^H S)) + (I - V V^H) dA^H U / s
     u, s, vh = ans
     t = tangents[0]
-    v = _mT(vh)
+    v = _mH(vh)
     tv = matmul(t, v)
-    dp = matmul(_mT(u), tv)
-    dpt = _mT(dp)
+    dp = matmul(_mH(u), tv)
+    dpt = _mH(dp)
     f = _svd_F(s)
-    du = matmul(u, f * (dp * _row(s) + _col(s) * dpt)) + (tv - matmul(u, dp)) / _row(s)
-    tu = matmul(_mT(t), u)
+    k = f * (dp * _row(s) + _col(s) * dpt)
+    if is_complex(dp):
+        k = k + _diag_embed(complex_(0.0, imag(_diag(dp)) / s))
+    du = matmul(u, k) + (tv - matmul(u, dp)) / _row(s)
+    tu = matmul(_mH(t), u)
     dv = matmul(v, f * (_col(s) * dp + dpt * _row(s))) + (tu - matmul(v, dpt)) / _row(s)
-    return du, _diag(dp), _mT(dv)
+    return du, real(_diag(dp)), _mH(dv)
 
 
 def _svd_vjp(g, ans, needed, a):
+    # The transpose of _svd_jvp under Re(sum(a * b)); V^T = conj(Vh).
     u, s, vh = ans
     gu, gs, gvh = g
     f = _svd_F(s)
+    vt = conj(vh)
     inner = None
     extra = None
     if gs is not None:
         inner = _diag_embed(gs)
     if gu is not None:
         utgu = matmul(_mT(u), gu)
-        c = (f * (utgu - _mT(utgu))) * _row(s)
+        c = (f * (utgu - _mH(utgu))) * _row(s)
+        if is_complex(utgu):
+            c = c + _diag_embed(complex_(0.0, imag(_diag(utgu)) / s))
         inner = c if inner is None else inner + c
-        extra = matmul((gu - matmul(u, utgu)) / _row(s), vh)
+        extra = matmul((gu - matmul(conj(u), utgu)) / _row(s), vt)
     if gvh is not None:
-        gv = _mT(gvh)
-        vtgv = matmul(vh, gv)
-        c = _col(s) * (f * (vtgv - _mT(vtgv)))
+        vtgv = matmul(vt, _mH(gvh))
+        c = _col(s) * (f * (vtgv - _mH(vtgv)))
         inner = c if inner is None else inner + c
-        e = matmul(u / _row(s), gvh - matmul(_mT(vtgv), vh))
+        e = matmul(conj(u) / _row(s), gvh - matmul(_mH(vtgv), vt))
         extra = e if extra is None else extra + e
-    out = matmul(u, matmul(inner, vh)) if inner is not None else None
+    out = matmul(conj(u), matmul(inner, vt)) if inner is not None else None
     if extra is not None:
         out = extra if out is None else out + extra
     return (match_real(out, a),)
@@ -465,18 +494,19 @@ svd_p = define("svd", _svd_impl, jvp_all=_svd_jvp, vjp_all=_svd_vjp,
 
 
 def svd(a: Any) -> tuple:
-    """Reduced SVD ``(u, s, vh)``; derivatives need distinct non-zero singular values."""
+    """Reduced SVD ``(u, s, vh)`` of real or complex matrices; derivatives need distinct
+    non-zero singular values (gauge: see the module)."""
     return bind(svd_p, a)
 
 
 def _svdvals_jvp(t, ans, a):
     u, _, vh = svd(a)
-    return OPS["sum"](u * matmul(t, _mT(vh)), -2)     # diag(U^T t V)
+    return real(OPS["sum"](conj(u) * matmul(t, _mH(vh)), -2))    # Re diag(U^H t V)
 
 
 def _svdvals_vjp(g, ans, a):
     u, _, vh = svd(a)
-    return match_real(matmul(u * _row(g), vh), a)     # U diag(g) V^T
+    return match_real(conj(matmul(u * _row(g), vh)), a)          # conj(U diag(g) V^H)
 
 
 svdvals_p = define("svdvals", lambda a: np.linalg.svd(a, compute_uv=False),

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..registry import bind
 from . import _cost, _fold, _structure
+from . import sparse as _sparse
 from ._rules import OPS, define, ndim, shape, unbroadcast
 
 
@@ -74,7 +75,11 @@ matmul_p = define("matmul", _fold.matmul, jvp=(_jvp_a, _jvp_b), vjp=(_vjp_a, _vj
 
 
 def matmul(a: Any, b: Any) -> Any:
-    """numpy's matmul (the ``@`` operator); 0-d operands are an error, as in numpy."""
+    """numpy's matmul (the ``@`` operator); 0-d operands are an error, as in numpy.  A
+    scipy.sparse array/matrix or LinearOperator operand is a constant applied by
+    ``sparse_matmul``."""
+    if _sparse.is_operator(a) or _sparse.is_operator(b):
+        return _sparse.matmul(a, b)
     if ndim(a) == 0 or ndim(b) == 0:
         raise ValueError("matmul: input operand does not have enough dimensions "
                          "(use multiply for scalars)")
@@ -83,6 +88,8 @@ def matmul(a: Any, b: Any) -> Any:
 
 def dot(a: Any, b: Any) -> Any:
     """numpy's dot: a product over the last axis of ``a`` and the second-to-last of ``b``."""
+    if _sparse.is_operator(a) or _sparse.is_operator(b):
+        return _sparse.matmul(a, b)
     na, nb_ = ndim(a), ndim(b)
     if na == 0 or nb_ == 0:
         return OPS["multiply"](a, b)

@@ -28,6 +28,7 @@ import numpy as np
 from .. import registry
 from .._api import flatten, unflatten
 from ..numpy import TracedArray
+from ..numpy import _sparse
 from ..registry import Observer, Trace, Tracer, in_rules, observing
 
 __all__ = ["Guard", "Instr", "RecordTrace", "Recorded", "RecordingError", "trace_function"]
@@ -259,6 +260,8 @@ class Recorded(TracedArray):
         return complex(self.primal)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if _sparse.defer_to_reflected(sys._getframe(1)):
+            return _sparse.opaque(self)    # A @ x with A sparse: recorded as a product
         return np.asarray(self.primal, dtype=dtype)
 
     def _index_value(self) -> Any:
