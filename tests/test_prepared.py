@@ -167,3 +167,57 @@ def test_assembly_gathers_what_direct_decompression_gives(kind, seed):
     np.testing.assert_array_equal(J.indptr, ref.indptr)
     np.testing.assert_array_equal(J.indices, ref.indices)
     np.testing.assert_array_equal(J.data, ref.data)
+
+
+# ---- prepared Hessians ------------------------------------------------------------------
+def _rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def _rosenbrock_hessian(x):
+    # by hand: d2/dx_i^2 and d2/dx_i dx_{i+1} of the chained terms
+    n = x.size
+    d = np.zeros(n)
+    d[:-1] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    d[1:] += 200.0
+    off = -400.0 * x[:-1]
+    return np.diag(d) + np.diag(off, 1) + np.diag(off, -1)
+
+
+@pytest.mark.parametrize("method", ["star", "acyclic"])
+def test_prepared_hessian_matches_the_closed_form_at_new_inputs(method, monkeypatch):
+    import dualtape.sparsity_hessian as sh
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal(40)
+    prep = dt.prepare_hessian(_rosenbrock, x0, method=method)
+    detections = []
+    real = sh._gradient_pattern
+    monkeypatch.setattr(sh, "_gradient_pattern",
+                        lambda *a, **k: detections.append(1) or real(*a, **k))
+    for _ in range(3):
+        x = rng.standard_normal(40)
+        H, info = prep(x, return_info=True)
+        assert isinstance(H, sp.csr_array) and H.shape == (40, 40)
+        np.testing.assert_allclose(H.toarray(), _rosenbrock_hessian(x), rtol=1e-12,
+                                   atol=1e-9)
+        assert info.method == method and info.passes == info.colors <= 3
+    assert detections == []                 # the pattern was found once, when preparing
+
+
+def test_prepared_hessian_refuses_mismatched_inputs_and_local_patterns():
+    prep = dt.prepare_hessian(_rosenbrock, np.zeros(5))
+    with pytest.raises(ValueError, match="prepared for inputs of shape"):
+        prep(np.zeros(6))
+    with pytest.raises(ValueError, match="prepared for inputs of shape"):
+        prep(np.zeros(5, dtype=np.float32))
+    with pytest.raises(ValueError, match="holds at this x only"):
+        dt.prepare_hessian(_rosenbrock, np.zeros(5), sparsity="local")
+
+
+def test_prepared_hessian_in_trust_constr():
+    import scipy.optimize as so
+    x0 = np.full(20, -0.5)
+    prep = dt.prepare_hessian(_rosenbrock, x0)
+    res = so.minimize(_rosenbrock, x0, jac=dt.grad(_rosenbrock), hess=prep,
+                      method="trust-constr", options={"gtol": 1e-10, "maxiter": 2000})
+    np.testing.assert_allclose(res.x, np.ones(20), atol=1e-6)

@@ -130,9 +130,6 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0,
 
 def _sparse(f: Callable, args: tuple, argnum: int, structure: str, sparsity: Any,
             method: str, order: str, dense: Callable) -> tuple[Any, HessianInfo]:
-    from . import coloring_sym as cs
-    from .sparsity_hessian import _check, _gradient_pattern
-
     x = to_array(args[argnum])
     if isinstance(x, Tracer):
         raise TypeError(f"dt.hessian(structure={structure!r}) returns a scipy.sparse or "
@@ -147,18 +144,13 @@ def _sparse(f: Callable, args: tuple, argnum: int, structure: str, sparsity: Any
         rest[argnum] = v
         return f(*rest)
     n = x.size
-    P = (_gradient_pattern(fx, x, sparsity) if isinstance(sparsity, str)
-         else _check(sparsity, n))
-    g = cs._graph(P)                      # the symmetric union, without the diagonal
+    g = _symmetric_graph(fx, x, sparsity)
     density = (g.idx.size + n) / max(n * n, 1)
     if structure == "auto" and density >= AUTO_DENSITY:
         H = dense(*args)
         return H, HessianInfo("dense", "full", n, 1, nnz=g.idx.size + n, n=n, reason=(
             f"density {density:.2f} >= {AUTO_DENSITY}: dense, {n} directions"))
-    col = cs._color_graph(g, method, "natural" if order == "auto" else order, None)
-    if order == "auto" and col.ncolors > col.lower_bound:
-        other = cs._color_graph(g, method, "smallest_last", None)
-        col = other if other.ncolors < col.ncolors else col
+    col = _colour(g, method, order)
     if structure == "auto" and col.ncolors >= n:
         H = dense(*args)
         return H, HessianInfo("dense", "full", n, 1, colors=col.ncolors,
@@ -166,7 +158,35 @@ def _sparse(f: Callable, args: tuple, argnum: int, structure: str, sparsity: Any
                               reason=(
                                   f"{method} colouring needs {col.ncolors} >= n = {n} "
                                   f"colours: dense"))
-    k = col.ncolors
+    return compressed_hessian(fx, x, g, col, method)
+
+
+def _symmetric_graph(fx: Callable, x: np.ndarray, sparsity: Any) -> Any:
+    """The adjacency graph of the Hessian pattern of ``fx`` at ``x`` (detected, or the
+    pattern given), symmetrised, without the diagonal."""
+    from . import coloring_sym as cs
+    from .sparsity_hessian import _check, _gradient_pattern
+    P = (_gradient_pattern(fx, x, sparsity) if isinstance(sparsity, str)
+         else _check(sparsity, x.size))
+    return cs._graph(P)
+
+
+def _colour(g: Any, method: str, order: str) -> Any:
+    from . import coloring_sym as cs
+    col = cs._color_graph(g, method, "natural" if order == "auto" else order, None)
+    if order == "auto" and col.ncolors > col.lower_bound:
+        other = cs._color_graph(g, method, "smallest_last", None)
+        col = other if other.ncolors < col.ncolors else col
+    return col
+
+
+def compressed_hessian(fx: Callable, x: np.ndarray, g: Any, col: Any,
+                       method: str) -> tuple[Any, HessianInfo]:
+    """The sparse Hessian of scalar ``fx`` at ``x`` from a symmetric colouring ``col`` of
+    its graph ``g``: one forward-over-reverse pass carrying one direction per colour,
+    then recovery (direct for star, by substitution for acyclic)."""
+    from . import coloring_sym as cs
+    n, k = x.size, col.ncolors
     seeds = cs.seed_matrix(col, x.dtype).T.reshape((k,) + x.shape)
     B = np.zeros((n, k), dtype=x.dtype)
     if k:

@@ -23,7 +23,7 @@ import numpy as np
 from ._api import check_float, checked, to_array
 from .jacobian import JacobianPlan, _Calls, _report, execute, plan_jacobian
 
-__all__ = ["PreparedJacobian", "prepare_jacobian"]
+__all__ = ["PreparedHessian", "PreparedJacobian", "prepare_hessian", "prepare_jacobian"]
 
 
 class PreparedJacobian:
@@ -101,3 +101,63 @@ def prepare_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "
                             chunk_size=chunk_size, sparse_format=sparse_format,
                             sparsity=sparsity, order=order, cost_ratio=cost_ratio)
     return PreparedJacobian(f, p)
+
+
+class PreparedHessian:
+    """The sparse Hessian of a scalar ``f`` planned once (pattern, symmetric colouring,
+    seeds) for inputs of one shape and dtype: ``prep(x) -> H``, a symmetric
+    ``scipy.sparse.csr_array`` of shape ``(x.size, x.size)``; ``prep(x,
+    return_info=True)`` returns ``(H, info)`` with a :class:`~dualtape.HessianInfo`.
+    Each call is one forward-over-reverse pass and the recovery.  Holds no input values.
+    """
+
+    __slots__ = ("f", "shape", "dtype", "method", "graph", "coloring", "_fn")
+
+    def __init__(self, f: Callable, shape: tuple, dtype: Any, method: str, graph: Any,
+                 coloring: Any) -> None:
+        self.f = f
+        self.shape, self.dtype, self.method = shape, dtype, method
+        self.graph, self.coloring = graph, coloring
+        self._fn = checked(f, "prepare_hessian")
+
+    def __call__(self, x: Any, *args: Any, return_info: bool = False) -> Any:
+        from .higher import compressed_hessian
+        if args:
+            raise TypeError(f"a prepared Hessian takes one input array, got {1 + len(args)} "
+                            f"arguments; bind the others into f before preparing")
+        x = check_float(to_array(x, fn="prepare_hessian"), "prepare_hessian")
+        if tuple(x.shape) != self.shape or x.dtype != self.dtype:
+            raise ValueError(
+                f"this Hessian was prepared for inputs of shape {self.shape} and dtype "
+                f"{self.dtype}, not shape {tuple(x.shape)} and dtype {x.dtype}; prepare "
+                f"another one for those")
+        H, info = compressed_hessian(self._fn, x, self.graph, self.coloring, self.method)
+        return (H, info) if return_info else H
+
+    def __repr__(self) -> str:
+        return (f"PreparedHessian({self.method}, in_shape={self.shape}, dtype={self.dtype}, "
+                f"{self.coloring.ncolors} colours)")
+
+
+def prepare_hessian(f: Callable, x: Any, *, sparsity: Any = "global", method: str = "star",
+                    order: str = "auto") -> PreparedHessian:
+    """Plan the sparse Hessian of a scalar ``f`` once, for inputs shaped like ``x``.
+
+    Detects the Hessian pattern (``sparsity="global"``, or a boolean (n, n) pattern you
+    state holds everywhere; ``"local"`` is refused: a pattern seen at one point may miss
+    entries at another), colours it (``method`` "star" or "acyclic") and returns a
+    :class:`PreparedHessian`, a function of x alone, e.g. for
+    ``scipy.optimize.minimize(..., hess=prep)``.
+    """
+    from .higher import _colour, _symmetric_graph
+    if isinstance(sparsity, str) and sparsity != "global":
+        raise ValueError(f"prepare_hessian: sparsity={sparsity!r} holds at this x only, so "
+                         f"a plan made with it cannot be reused; use 'global' or pass a "
+                         f"pattern")
+    if method not in ("star", "acyclic"):
+        raise ValueError(f"prepare_hessian: method must be 'star' or 'acyclic', not "
+                         f"{method!r}")
+    x = check_float(to_array(x, fn="prepare_hessian"), "prepare_hessian")
+    fc = checked(f, "prepare_hessian")
+    g = _symmetric_graph(fc, x, sparsity)
+    return PreparedHessian(f, tuple(x.shape), x.dtype, method, g, _colour(g, method, order))
