@@ -119,24 +119,42 @@ def side_table_path(name: str, suffix: str, results_dir: str | pathlib.Path) -> 
 
 def update_side_table(path: pathlib.Path, keys: Sequence[str],
                       wanted: Iterable[Mapping[str, Any]],
-                      compute: Callable[[Mapping[str, Any]], Mapping[str, Any]]
-                      ) -> list[dict[str, Any]]:
+                      compute: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+                      quick: bool | None = None) -> list[dict[str, Any]]:
     """Rows of the side table at ``path`` for the ``wanted`` key dicts.
 
-    Rows already in the file (same values of ``keys``) are kept, as ``sweep`` keeps its
-    finished pairs; missing ones are computed with ``compute(key_dict) -> extra columns``
-    and the file is rewritten.  Returns the rows for ``wanted``, in its order.
+    Every row carries the provenance of a counted result (definition of ``compute``,
+    library code and versions, quick or full: ``count_key``); a saved row is kept only
+    if its provenance matches this run's, as ``sweep`` keeps its pairs.  Missing and
+    stale rows are computed with ``compute(key_dict) -> extra columns`` and the file is
+    rewritten atomically.  Returns the rows for ``wanted``, in its order.
     """
+    from dualtape.harness import ResultsError
+    from dualtape.harness.env import timestamp
+    from dualtape.harness.provenance import count_key, definition_hashes, run_provenance
+
     def key(r: Mapping[str, Any]) -> tuple:
         return tuple(str(r.get(k)) for k in keys)
 
-    have = {key(r): dict(r) for r in load_records(path)} if path.exists() else {}
-    rows = []
-    changed = False
+    source, params = definition_hashes(compute)
+    prov = {**run_provenance(quick), "source_hash": source, "params_hash": params,
+            "counted": True}
+    have: dict[tuple, dict] = {}
+    if path.exists():
+        try:
+            have = {key(r): dict(r) for r in load_records(path)}
+        except ResultsError as exc:
+            warnings.warn(f"{exc}; the side table is computed again", stacklevel=2)
+    rows, changed, reused = [], False, 0
     for w in wanted:
         k = key(w)
-        if k not in have:
-            have[k] = {**{c: w[c] for c in keys}, **compute(w)}
+        ck = count_key(path.stem, "side", {c: w[c] for c in keys}, prov)
+        if k in have and have[k].get("count_key") == ck:
+            reused += 1
+        else:
+            have[k] = {**{c: w[c] for c in keys}, **compute(w),
+                       **{c: v for c, v in prov.items() if c != "counted"},
+                       "timestamp": timestamp(), "count_key": ck}
             changed = True
         rows.append(have[k])
     if changed:

@@ -90,7 +90,7 @@ def run(quick: bool = True, results_dir="experiments/results", progress=True) ->
     records = []
     for g in grids(quick):
         records += sweep(case, grid=g, methods=METHODS, repeats=7, name=NAME,
-                         out_dir=results_dir, count=True, progress=progress)
+                         out_dir=results_dir, count=True, progress=progress, quick=quick)
     return records
 
 

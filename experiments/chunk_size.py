@@ -43,7 +43,7 @@ def case(method: str, n: int, m: int, chunk_size: int):
 def run(quick: bool = True, results_dir="experiments/results", progress=True) -> list[dict]:
     C.pin_blas_threads(1)
     return sweep(case, grid=grid(quick), methods=METHODS, repeats=5,
-                 name=NAME, out_dir=results_dir, count=True, progress=progress)
+                 name=NAME, out_dir=results_dir, count=True, progress=progress, quick=quick)
 
 
 def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]:

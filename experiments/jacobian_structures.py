@@ -109,11 +109,11 @@ def run(quick: bool = True, results_dir="experiments/results", progress=True) ->
     for layer in LAYERS:
         records += sweep(case, grid={"layer": [layer], "n": sizes(layer, quick)},
                          methods=methods_for(layer), repeats=5, name=NAME,
-                         out_dir=results_dir, count=False, progress=progress)
+                         out_dir=results_dir, count=False, progress=progress, quick=quick)
     keys = (*KEYS, "method")
     wanted = [{k: r[k] for k in keys} for r in records if r["statistic"] == "median"]
     C.update_side_table(C.side_table_path(NAME, "info", results_dir), keys, wanted,
-                        info_row)
+                        info_row, quick=quick)
     return records
 
 

@@ -42,7 +42,7 @@ def case(method: str, n: int, m: int):
 def run(quick: bool = True, results_dir="experiments/results", progress=True) -> list[dict]:
     C.pin_blas_threads(1)
     return sweep(case, grid=grid(quick), methods=METHODS, repeats=5,
-                 name=NAME, out_dir=results_dir, count=True, progress=progress)
+                 name=NAME, out_dir=results_dir, count=True, progress=progress, quick=quick)
 
 
 def _fixed(values: list[int]) -> int:

@@ -132,11 +132,11 @@ def run(quick: bool = True, results_dir="experiments/results", progress=True) ->
         # scipy's plain numpy calls would be zero: no counts here.
         records += sweep(case, grid={"problem": [problem], "n": sizes(quick)},
                          methods=METHODS, repeats=5, name=NAME,
-                         out_dir=results_dir, count=False, progress=progress)
+                         out_dir=results_dir, count=False, progress=progress, quick=quick)
     keys = (*KEYS, "method")
     wanted = [{k: r[k] for k in keys} for r in records if r["statistic"] == "median"]
     C.update_side_table(C.side_table_path(NAME, "error", results_dir), keys, wanted,
-                        error_row)
+                        error_row, quick=quick)
     return records
 
 

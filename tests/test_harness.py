@@ -18,13 +18,11 @@ import pytest
 import dualtape as dt
 from dualtape.harness import env_metadata, fit_slope, load_records, save_records, sweep
 from dualtape.harness.env import git_commit
+from dualtape.harness.records import columns_for
 
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src"
 
-COLUMNS = ["experiment", "method", "n", "m", "statistic", "time_s", "calls", "flops",
-           "bytes", "primal_calls", "primal_flops", "derivative_calls", "derivative_flops",
-           "tape_records", "tape_bytes", "peak_bytes", "repeats", "python", "numpy",
-           "dualtape", "cpu", "threads", "commit", "timestamp"]
+COLUMNS = columns_for(["n", "m"])
 COUNTS = COLUMNS[6:15]
 STATS = {"median", "q25", "q75", "min", "max"}
 GRID = {"n": [2, 4, 8], "m": [1, 3]}
@@ -156,12 +154,13 @@ def test_resume_with_a_subset_then_the_full_grid(tmp_path):
 
 
 def test_a_pair_cut_short_is_measured_again(tmp_path):
-    tiny_sweep(tmp_path)
+    tiny_sweep(tmp_path, the_case=CountingCase())
     path = tmp_path / "tiny.csv"
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:-2]) + lines[-2][:20])  # last pair: 3 rows and a stub
     again = CountingCase()
-    rows = tiny_sweep(tmp_path, the_case=again)
+    with pytest.warns(UserWarning, match="incomplete pair"):
+        rows = tiny_sweep(tmp_path, the_case=again)
     assert again.calls == 1 and len(rows) == 90
     assert load_records(path) == rows
 
@@ -195,12 +194,13 @@ def test_progress_bar_with_and_without_tqdm(tmp_path, capsys, monkeypatch):
     monkeypatch.undo()
     sweep(case, grid={"n": [2], "m": [1]}, methods=["f"], repeats=1, warmup=0, name="log",
           out_dir=tmp_path, progress=True)
-    assert capsys.readouterr().err == ""               # a log file gets no redraws
+    err = capsys.readouterr().err                      # a log file gets no redraws
+    assert "\r" not in err and err.splitlines() == ["log: reused 0, re-measured 0, measured 1 new"]
     monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `import tqdm...` fail
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     rows = sweep(case, grid={"n": [2], "m": [1]}, methods=["f"], repeats=1, warmup=0, name="nobar",
                  out_dir=tmp_path, progress=True)
-    assert len(rows) == 5 and capsys.readouterr().err == ""
+    assert len(rows) == 5 and "\r" not in capsys.readouterr().err
 
 
 def test_fit_slope():
@@ -340,7 +340,7 @@ def test_cli_list_run_plot_reproduce(tmp_path):
     out = cli("run", "tiny", "--no-progress")
     assert out.returncode == 0, out.stderr
     assert "backend Agg agg" in out.stdout
-    rows = load_records(exp / "results" / "tiny.csv")
+    rows = load_records(exp / "results" / "quick" / "tiny.csv")
     assert len(rows) == 2 * 2 * 5 and list(rows[0]) == COLUMNS
     png, pdf = figs / "tiny.png", figs / "tiny.pdf"
     assert png.exists() and pdf.exists()
@@ -353,7 +353,7 @@ def test_cli_list_run_plot_reproduce(tmp_path):
 
     out = cli("reproduce", "--full", "--no-progress")
     assert out.returncode == 0, out.stderr
-    assert len(load_records(exp / "results" / "tiny.csv")) == 3 * 2 * 5
+    assert len(load_records(exp / "results" / "full" / "tiny.csv")) == 3 * 2 * 5
     summary = out.stdout.splitlines()[-1].split()
     assert summary[:2] == ["tiny", "30"]
 

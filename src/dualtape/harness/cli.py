@@ -2,7 +2,13 @@
 
 Experiments are the modules ``DIR/*.py`` not starting with ``_``; each defines
 ``NAME``, ``DESCRIPTION``, ``run(quick, results_dir, progress) -> records`` and
-``plot(records, figures_dir) -> [paths]``.
+``plot(records, figures_dir) -> [paths]``, and may define ``numbers(records,
+results_dir) -> {name: value}`` (its headline quantities, for the reproduction report
+and the paper) and ``TOLERANCES`` (``{name: (kind, tolerance)}``).
+
+Quick and full runs write to their own folders (``EXPERIMENTS/results/quick`` or
+``.../full``, figures in ``figures/`` below that) unless ``--results``/``--figures`` say
+otherwise; the paper's reference results and figures are written only on request.
 """
 
 from __future__ import annotations
@@ -65,12 +71,22 @@ def _plot(module: types.ModuleType, records: list[dict], figures: pathlib.Path
 
 
 def _run_one(module: types.ModuleType, args: argparse.Namespace) -> dict[str, Any]:
+    from .sweep import run_options
+
     start = time.perf_counter()
-    records = module.run(quick=args.quick, results_dir=str(args.results),
-                         progress=args.progress)
+    with run_options(fresh=args.fresh, quick=args.quick) as opts:
+        try:
+            records = module.run(quick=args.quick, results_dir=str(args.results),
+                                 progress=args.progress)
+        finally:
+            args.saved += opts.saved
+    failed = [f for s in opts.summaries for f in s.failed]
     figures = _plot(module, list(records), args.figures)
-    return {"name": module.NAME, "rows": len(records),
-            "seconds": time.perf_counter() - start, "figures": figures}
+    out = {"name": module.NAME, "rows": len(records),
+           "seconds": time.perf_counter() - start, "figures": figures}
+    if failed:
+        out["error"] = f"{len(failed)} failed pair(s), first: {failed[0]}"
+    return out
 
 
 def _print_summary(summaries: list[dict[str, Any]]) -> None:
@@ -102,28 +118,33 @@ def _cmd_list(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> int:
+    print(f"== {args.name} ({'quick' if args.quick else 'full'} grid)", file=sys.stderr,
+          flush=True)
     summary = _run_one(load_experiment(found[args.name]), args)
     _print_summary([summary])
-    return 0
+    return 1 if "error" in summary else 0
 
 
 def _cmd_plot(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> int:
-    from .records import load_records
+    from .check import PlotRefused, check_for_plot
 
     module = load_experiment(found[args.name])
     csv = args.results / f"{args.name}.csv"
-    if not csv.exists():
-        print(f"no results at {csv}; run `python -m dualtape.harness run {args.name}` first",
-              file=sys.stderr)
+    try:
+        records = check_for_plot(module, csv, allow_stale=args.allow_stale)
+    except PlotRefused as exc:
+        print(f"plot {args.name}: {exc}", file=sys.stderr)
         return 1
-    for p in _plot(module, load_records(csv), args.figures):
+    for p in _plot(module, records, args.figures):
         print(p)
     return 0
 
 
 def _cmd_reproduce(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> int:
     summaries = []
-    for name, path in found.items():
+    for i, (name, path) in enumerate(found.items(), start=1):
+        print(f"== {name} ({i}/{len(found)}, {'quick' if args.quick else 'full'} grid)",
+              file=sys.stderr, flush=True)
         start = time.perf_counter()
         try:
             summaries.append(_run_one(load_experiment(path), args))
@@ -132,7 +153,19 @@ def _cmd_reproduce(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> 
             summaries.append({"name": name, "seconds": time.perf_counter() - start,
                               "error": f"{type(exc).__name__}: {exc}"})
     _print_summary(summaries)
-    return 1 if any("error" in s for s in summaries) else 0
+    status = 1 if any("error" in s for s in summaries) else 0
+    if args.reference is not None:
+        from .report import reproduction_report
+
+        text, ok = reproduction_report(found, args.results, args.reference, args.quick)
+        print()
+        print(text)
+        report = args.results / "reproduction_report.md"
+        report.write_text(text + "\n", encoding="utf-8")
+        print(f"\n(report also in {report})")
+        if not ok:
+            status = status or 3
+    return status
 
 
 def _add_options(p: argparse.ArgumentParser, top: bool) -> None:
@@ -153,7 +186,12 @@ def _add_options(p: argparse.ArgumentParser, top: bool) -> None:
     size.add_argument("--full", dest="quick", action="store_false", default=d(True),
                       help="the grids of the paper")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=d(True),
-                   help="no progress bar")
+                   help="no progress bar or progress lines")
+    p.add_argument("--fresh", action="store_true", default=d(False),
+                   help="ignore every saved result and measure everything again")
+    p.add_argument("--reference", type=pathlib.Path, default=d(None),
+                   help="results the reproduction report compares with "
+                        "(default: EXPERIMENTS/../paper/results)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         if name in ("run", "plot"):
             p.add_argument("name", help="experiment name (see `list`)")
+        if name == "plot":
+            p.add_argument("--allow-stale", action="store_true",
+                           help="draw results measured by other code (e.g. the paper's "
+                                "reference results) instead of refusing")
         _add_options(p, top=False)
     return parser
 
@@ -180,10 +222,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "matplotlib.pyplot" not in sys.modules:
         os.environ["MPLBACKEND"] = "Agg"
     args = build_parser().parse_args(argv)
+    scale = "quick" if args.quick else "full"
     if args.results is None:
-        args.results = args.experiments / "results"
+        args.results = args.experiments / "results" / scale
     if args.figures is None:
-        args.figures = args.experiments.parent / "paper" / "figures"
+        args.figures = args.results / "figures"
+    if args.reference is None:
+        default = args.experiments.parent / "paper" / "results"
+        args.reference = default if default.is_dir() else None
+    args.saved = 0
+    if not hasattr(args, "allow_stale"):
+        args.allow_stale = False
     found = discover(args.experiments)
     if getattr(args, "name", None) is not None and args.name not in found:
         known = ", ".join(found) or "none"
@@ -192,4 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     commands = {"list": _cmd_list, "run": _cmd_run, "plot": _cmd_plot,
                 "reproduce": _cmd_reproduce}
-    return commands[args.command](args, found)
+    try:
+        return commands[args.command](args, found)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {args.saved} pairs saved; run again to resume",
+              file=sys.stderr, flush=True)
+        return 130

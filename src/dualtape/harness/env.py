@@ -14,7 +14,8 @@ import platform
 import subprocess
 from typing import Any
 
-__all__ = ["env_metadata", "cpu_model", "thread_count", "git_commit", "timestamp"]
+__all__ = ["env_metadata", "cpu_model", "thread_count", "git_commit", "git_dirty", "timestamp",
+           "host", "blas", "code_hash", "package_version"]
 
 # The package directory sits inside the repository that holds the measured code.
 _PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[1]
@@ -45,6 +46,75 @@ def thread_count() -> int | None:
         return os.cpu_count()
 
 
+def host() -> str:
+    """The machine's network name (``platform.node()``), ``"unknown"`` if it has none."""
+    return platform.node() or "unknown"
+
+
+def blas() -> tuple[str | None, int | None]:
+    """(library, threads) of numpy's BLAS, e.g. ``("openblas 0.3.27 pthreads", 1)``, as
+    threadpoolctl sees it now (so after any limit set); ``(None, None)`` without it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None, None
+    try:
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    except Exception:  # threadpoolctl inspects foreign libraries; any failure is non-fatal
+        return None, None
+    if not pools:
+        return None, None
+    names = sorted({" ".join(str(p[k]) for k in ("internal_api", "version", "threading_layer")
+                             if p.get(k)) for p in pools})
+    return "; ".join(names), max(int(p.get("num_threads", 0)) for p in pools)
+
+
+def package_version(name: str) -> str | None:
+    """Installed version of distribution ``name`` without importing it, else None."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def code_hash() -> str:
+    """A short content hash of the dualtape sources that decide a measurement: every
+    module of the package except the harness' bookkeeping (records, plots, command
+    line), but including its timer.  Uncommitted edits change it, a commit that leaves
+    the sources alone does not."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(_PACKAGE_DIR.rglob("*.py")):
+        rel = p.relative_to(_PACKAGE_DIR).as_posix()
+        if rel.startswith("harness/") and rel != "harness/timing.py":
+            continue
+        h.update(rel.encode())
+        h.update(b"\0")
+        h.update(p.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def git_dirty(path: str | os.PathLike | None = None) -> bool | None:
+    """Whether the repository holding ``path`` (default: the dualtape sources) has
+    uncommitted changes to tracked files; None outside a git repository."""
+    where = path if path is not None else _PACKAGE_DIR
+    try:
+        proc = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                              cwd=where, capture_output=True, text=True, timeout=10,
+                              check=False)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    return bool(proc.stdout.strip())
+
+
 def blas_threads() -> int | None:
     """Threads of numpy's BLAS pool if ``threadpoolctl`` is installed, else ``None``."""
     try:
@@ -63,7 +133,7 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
     sources, then the working directory); ``None`` outside a git repository."""
     candidates = [path] if path is not None else [_PACKAGE_DIR, pathlib.Path.cwd()]
     for where in candidates:
-        out = _run(["git", "rev-parse", "--short", "HEAD"], where)
+        out = _run(["git", "rev-parse", "--short=12", "HEAD"], where)
         if out:
             return out
     return None

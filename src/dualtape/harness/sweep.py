@@ -1,21 +1,71 @@
-"""``sweep``: measure every (grid point, method) pair and keep tidy, resumable records."""
+"""``sweep``: measure every (grid point, method) pair and keep tidy, resumable records
+that know where they came from (see ``provenance``) in a store that never loses them
+(see ``store``)."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import itertools
-import pathlib
-import warnings
-from typing import Any, Callable, Mapping, Sequence
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from .env import env_metadata, timestamp
+from .env import timestamp
 from .progress import progress_bar
-from .records import (COUNT_COLUMNS, ENV_COLUMNS, STATISTICS, append_rows, columns_for,
-                      parse_row, read_csv_raw, save_records)
-from .timing import peak_bytes, summarize, time_repeats
+from .provenance import count_key, definition_hashes, run_provenance, time_key
+from .records import COUNT_COLUMNS, STATISTICS, columns_for, load_records, save_records
+from .store import Store, pair_key
+from .timing import PROTOCOL, peak_bytes, summarize, time_call
 
-__all__ = ["sweep", "grid_points", "measure"]
+__all__ = ["sweep", "grid_points", "measure", "run_options", "RunOptions", "SweepSummary"]
 
 Case = Callable[..., tuple[Callable, Sequence[Any]]]
+
+
+@dataclass
+class SweepSummary:
+    """What one sweep did: pairs reused from the file, re-measured (saved but stale,
+    damaged or failed before), measured new, and failed now."""
+
+    name: str
+    reused: int = 0
+    remeasured: int = 0
+    new: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        fail = f", {len(self.failed)} FAILED" if self.failed else ""
+        return (f"{self.name}: reused {self.reused}, re-measured {self.remeasured}, "
+                f"measured {self.new} new{fail}")
+
+
+@dataclass
+class RunOptions:
+    """Settings a caller (the command line) gives every sweep run inside
+    :func:`run_options`, and what those sweeps report back."""
+
+    fresh: bool = False
+    quick: bool | None = None
+    saved: int = 0                       # pairs written so far
+    summaries: list[SweepSummary] = field(default_factory=list)
+
+
+_RUN: contextvars.ContextVar[RunOptions | None] = contextvars.ContextVar(
+    "dualtape_harness_run", default=None)
+
+
+@contextlib.contextmanager
+def run_options(fresh: bool = False, quick: bool | None = None) -> Iterator[RunOptions]:
+    """Within the block, every sweep ignores saved rows if ``fresh``, records ``quick``
+    (quick or full grid) in its rows, and reports its :class:`SweepSummary` and saved
+    pairs to the yielded object.  Context-local: threads do not see each other's."""
+    opts = RunOptions(fresh=fresh, quick=quick)
+    token = _RUN.set(opts)
+    try:
+        yield opts
+    finally:
+        _RUN.reset(token)
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -25,51 +75,15 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
-def _key(method: Any, point: Mapping[str, Any], keys: Sequence[str]) -> tuple[str, ...]:
-    # Compared as the text the CSV holds, so 64 written and read back still matches 64
-    # and a float grid value matches exactly (str(float) round-trips).
-    return (str(method), *(str(point[k]) for k in keys))
+def measure(fn: Callable, args: Sequence[Any], repeats: int, warmup: int, count: bool,
+            min_time: float = 0.002) -> dict[str, Any]:
+    """Time (calibrated loops, see ``timing``), peak memory and (if ``count``) operation
+    counts of ``fn(*args)``.
 
-
-def _finished(path: pathlib.Path, name: str, columns: list[str],
-              keys: Sequence[str]) -> dict[tuple[str, ...], list[dict[str, str]]]:
-    """Rows already in ``path`` grouped by pair; pairs missing a statistic row (cut off
-    by an interruption) are dropped so they are measured again.  The file is rewritten
-    with only the complete pairs, which also repairs a half-written last line."""
-    if not path.exists():
-        return {}
-    header, rows = read_csv_raw(path)
-    if not header:
-        return {}
-    if header != columns:
-        backup = path.with_name(path.name + ".old")
-        path.replace(backup)
-        warnings.warn(f"{path} has different columns than this sweep; moved it to "
-                      f"{backup.name} and starting afresh", stacklevel=3)
-        return {}
-    groups: dict[tuple[str, ...], list[dict[str, str]]] = {}
-    for r in rows:
-        if r["experiment"] == name:
-            groups.setdefault(_key(r["method"], r, keys), []).append(r)
-    done = {k: v for k, v in groups.items()
-            if sorted(r["statistic"] for r in v) == sorted(STATISTICS)}
-    kept = [r for v in done.values() for r in v]
-    with open(path, "rb") as fh:
-        fh.seek(max(0, path.stat().st_size - 1))
-        ends_cleanly = fh.read(1) in (b"\n", b"")
-    if len(kept) != len(rows) or not ends_cleanly:
-        save_records(kept, path, columns=columns)
-    return done
-
-
-def measure(fn: Callable, args: Sequence[Any], repeats: int, warmup: int,
-            count: bool) -> dict[str, Any]:
-    """Time, peak memory and (if ``count``) operation counts of ``fn(*args)``.
-
-    Returns ``{"times": [seconds per repeat], "peak_bytes": int, "counts": {column:
-    int or None}}``, the counts keyed by the record's count columns.
+    Returns ``{"times": [seconds per call, one per repeat], "loops": calls per sample,
+    "peak_bytes": int, "counts": {column: int or None}}``.
     """
-    times = time_repeats(fn, args, repeats=repeats, warmup=warmup)
+    timed = time_call(fn, args, repeats=repeats, warmup=warmup, min_time=min_time)
     peak = peak_bytes(fn, args)
     counts: dict[str, Any] = dict.fromkeys(COUNT_COLUMNS)
     if count:
@@ -77,70 +91,131 @@ def measure(fn: Callable, args: Sequence[Any], repeats: int, warmup: int,
 
         c = dualtape.count(fn, *args).as_dict()
         counts = {k: c[k] for k in COUNT_COLUMNS}
-    return {"times": times, "peak_bytes": peak, "counts": counts}
+    return {"times": timed.samples, "loops": timed.loops, "peak_bytes": peak,
+            "counts": counts}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text[:300]
 
 
 def sweep(case: Case, grid: Mapping[str, Sequence[Any]], methods: Sequence[str],
-          repeats: int = 5, name: str = "sweep",
-          out_dir: str | pathlib.Path = "experiments/results", resume: bool = True,
-          count: bool = True, progress: bool = True, warmup: int = 1) -> list[dict[str, Any]]:
+          repeats: int = 5, name: str = "sweep", out_dir: Any = "experiments/results",
+          resume: bool = True, count: bool = True, progress: bool = True, warmup: int = 1,
+          quick: bool | None = None, params: Mapping[str, Any] | None = None,
+          min_time: float = 0.002) -> list[dict[str, Any]]:
     """Measure ``fn(*args)`` for every grid point and method, where
     ``fn, args = case(method, **point)``.
 
     ``grid`` maps names to lists; every combination is a point (see :func:`grid_points`).
-    For each (point, method) the call is timed ``repeats`` times after ``warmup``
-    untimed calls, run once more under tracemalloc for ``peak_bytes`` and, if ``count``,
-    once under ``dualtape.count``.  Its five rows (statistic in median, q25, q75, min,
-    max of the times) are appended to ``out_dir/name.csv`` at once, so an interrupted
-    sweep loses at most the pair it was on.  With ``resume`` the pairs already in that
-    file are not measured again (and ``case`` is not called for them); without it the
-    file is started afresh.  At the end (also after an error) ``out_dir/name.json`` is
-    rewritten from the CSV.
+    For each (point, method) the call is timed by the protocol of ``timing`` (``warmup``
+    calls, loops calibrated to last ``min_time`` seconds per sample, ``repeats``
+    samples), run once more under tracemalloc for ``peak_bytes`` and, if ``count``, once
+    under ``dualtape.count``.  Its five rows (statistic in median, q25, q75, min, max of
+    the samples; the raw samples in ``samples``) are appended to ``out_dir/name.csv`` at
+    once.  A pair whose ``case`` or measurement raises is recorded as one row with
+    statistic and status ``"error"`` and the message in ``error``; the sweep goes on.
 
-    Returns the records of this grid and these methods, grid order then method order,
-    as dicts with the columns experiment, method, one per grid key, statistic, time_s,
-    calls, flops, bytes, primal_calls, primal_flops, derivative_calls, derivative_flops,
-    tape_records, tape_bytes, peak_bytes, repeats, python, numpy, dualtape, cpu, threads,
-    commit, timestamp.  Count columns are None when ``count`` is false.
+    Every row carries its provenance (see ``provenance``: the definition hashes of
+    ``case`` and ``params``, quick or full, versions, commit, BLAS, CPU, host).  A saved
+    pair is reused only if its provenance matches this run's; stale, damaged and
+    previously failed pairs are measured again, and one line on stderr says how many
+    pairs were reused, re-measured and measured new.  ``resume=False`` (or
+    ``run_options(fresh=True)``) ignores every saved row of this grid.  At the end (also
+    after an error or an interruption) ``out_dir/name.json`` is rewritten from the CSV
+    if anything changed.  ``quick`` defaults to the value given by ``run_options``.
+
+    Returns the records of this grid and these methods (failed pairs left out), grid
+    order then method order, as dicts with the columns of ``records.columns_for``.
     """
     keys = list(grid)
     columns = columns_for(keys)
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out / f"{name}.csv", out / f"{name}.json"
-    if not resume and csv_path.exists():
-        csv_path.unlink()
-    done = _finished(csv_path, name, columns, keys)
-
+    opts = _RUN.get()
+    if quick is None and opts is not None:
+        quick = opts.quick
+    fresh = not resume or (opts is not None and opts.fresh)
+    source_hash, params_hash = definition_hashes(case, params)
+    prov = {**run_provenance(quick), "source_hash": source_hash, "params_hash": params_hash,
+            "protocol": PROTOCOL, "repeats": repeats, "warmup": warmup, "min_time": min_time,
+            "counted": bool(count)}
+    summary = SweepSummary(name)
+    store = Store(out_dir, name, columns, keys)
     pairs = [(p, m) for p in grid_points(grid) for m in methods]
-    todo = [(p, m) for p, m in pairs if _key(m, p, keys) not in done]
-    env = {k: v for k, v in env_metadata().items() if k in ENV_COLUMNS}
-    fresh: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    bar = progress_bar(len(todo), desc=name, enabled=progress)
-    try:
-        for point, method in todo:
-            bar.set_postfix_str(", ".join([str(method)] + [f"{k}={point[k]}" for k in keys]))
-            fn, args = case(method, **point)
-            m = measure(fn, tuple(args), repeats, warmup, count)
-            stats = summarize(m["times"])
-            base = {"experiment": name, "method": method, **point}
-            tail = {**m["counts"], "peak_bytes": m["peak_bytes"], "repeats": repeats,
-                    **env, "timestamp": timestamp()}
-            rows = [{**base, "statistic": s, "time_s": stats[s], **tail} for s in STATISTICS]
-            append_rows(csv_path, columns, rows)
-            fresh[_key(method, point, keys)] = rows
-            bar.update(1)
-    finally:
-        bar.close()
-        if csv_path.exists():
-            _, raw = read_csv_raw(csv_path)
-            save_records([parse_row(r) for r in raw], json_path, columns=columns)
+    records: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    wrote = False
+    with store.locked():
+        saved = store.read()
+        todo, drop = [], set()
+        for point, method in pairs:
+            key = pair_key(method, point, keys)
+            ck = count_key(name, method, point, prov)
+            tk = time_key(ck, prov)
+            have = saved.pairs.get(key)
+            if not fresh and have is not None and have[0]["time_key"] == tk:
+                records[key] = have
+                summary.reused += 1
+                continue
+            if have is not None or key in saved.failed:
+                drop.add(key)
+                summary.remeasured += 1
+            else:
+                summary.new += 1
+            todo.append((key, point, method, ck, tk))
+        try:
+            if drop or saved.needs_rewrite:
+                keep = [r for k, rows in saved.pairs.items() if k not in drop for r in rows]
+                keep += [r for k, r in saved.failed.items() if k not in drop]
+                store.rewrite(keep, saved)
+                wrote = True
+            bar = progress_bar(len(todo), desc=name, enabled=progress)
+            try:
+                for key, point, method, ck, tk in todo:
+                    bar.set_postfix_str(" ".join([str(method)] + [f"{k}={point[k]}" for k in keys]))
+                    rows = _measure_pair(case, name, point, method, prov, ck, tk, repeats,
+                                         warmup, count, min_time)
+                    store.append(rows)
+                    wrote = True
+                    if opts is not None:
+                        opts.saved += 1
+                    if rows[0]["status"] == "error":
+                        summary.failed.append(f"{method} {point}: {rows[0]['error']}")
+                    else:
+                        records[key] = rows
+                    bar.update(1)
+            finally:
+                bar.close()
+        finally:
+            if store.writable and (wrote or (store.path.exists()
+                                             and not store.json_path.exists())):
+                save_records(load_records(store.path, strict=False), store.json_path,
+                             columns=columns)
+            if opts is not None:
+                opts.summaries.append(summary)
+            print(summary.line(), file=sys.stderr, flush=True)
+            for f in summary.failed:
+                print(f"{name}: failed {f}", file=sys.stderr, flush=True)
 
-    records: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
     for point, method in pairs:
-        k = _key(method, point, keys)
-        if k in fresh:
-            records.extend(fresh[k])
-        else:
-            records.extend(parse_row(r) for r in done[k])
-    return records
+        for r in records.get(pair_key(method, point, keys), []):
+            out.append({c: r.get(c) for c in columns})
+    return out
+
+
+def _measure_pair(case: Case, name: str, point: dict[str, Any], method: Any,
+                  prov: Mapping[str, Any], ck: str, tk: str, repeats: int, warmup: int,
+                  count: bool, min_time: float) -> list[dict[str, Any]]:
+    base = {"experiment": name, "method": method, **point,
+            **{k: v for k, v in prov.items() if k != "counted"},
+            "count_key": ck, "time_key": tk}
+    try:
+        fn, args = case(method, **point)
+        m = measure(fn, tuple(args), repeats, warmup, count, min_time)
+    except Exception as exc:   # recorded, and the sweep goes on; Ctrl-C is not caught
+        return [{**base, "statistic": "error", "status": "error", "error": _one_line(exc),
+                 "timestamp": timestamp()}]
+    stats = summarize(m["times"])
+    tail = {**m["counts"], "peak_bytes": m["peak_bytes"], "status": "ok",
+            "loops": m["loops"], "samples": m["times"], "timestamp": timestamp()}
+    return [{**base, "statistic": s, "time_s": stats[s], **tail} for s in STATISTICS]
