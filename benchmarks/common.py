@@ -1,29 +1,31 @@
-"""Shared benchmark machinery: the timer, optional peer libraries, table printing.
+"""Shared benchmark machinery: timing settings, optional peer libraries, table printing.
 
-Timing protocol (every number in the suite comes from :func:`measure_many`):
+Timing protocol: the one of the experiments harness, ``dualtape.harness.timing``
+(every number in the suite comes from :func:`measure_many`, which calls its
+``time_interleaved``):
 
 * each callable is warmed up first (at least two calls and ``warmup`` seconds), so
   one-off costs (imports, caches, jax's op-by-op compilation) are not timed;
-* a *repeat* runs the callable ``number`` times in a loop, ``number`` chosen so a
-  repeat lasts at least ``min_repeat_time`` seconds, and records the time per call;
+* a *repeat* runs the callable ``number`` times in a loop, ``number`` calibrated in
+  timeit's autorange style (1, 2, 5, 10, ...) so a repeat lasts at least
+  ``min_repeat_time`` seconds, and records the time per call (raw samples are kept);
 * the rows of one table are measured interleaved, one repeat of each per round, so
   load from other processes on a shared machine affects them alike;
 * the result is the median over repeats, with the first and third quartiles
   (interquartile range) as the spread.
 
 The garbage collector stays enabled (allocation and collection are part of what a
-tape-based library costs); a full collection runs before each table.
+tape-based library costs); a full collection runs before the timed rounds.
 """
 
 from __future__ import annotations
 
-import gc
-import math
 import os
 import statistics
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
+
+from dualtape.harness.timing import time_interleaved
 
 
 # ---- timing ----------------------------------------------------------------------------
@@ -88,68 +90,23 @@ def _quartiles(xs: list[float]) -> tuple[float, float, float]:
     return q[0], statistics.median(xs), q[2]
 
 
-def _warm_up(fn: Callable[[], Any], settings: Settings) -> int:
-    """Call ``fn`` for at least two calls and ``settings.warmup`` seconds; return the
-    number of calls per repeat that makes a repeat last ``min_repeat_time``."""
-    perf = time.perf_counter
-    calls = 0
-    t0 = perf()
-    while True:
-        fn()
-        calls += 1
-        elapsed = perf() - t0
-        if calls >= 2 and elapsed >= settings.warmup:
-            break
-        if elapsed > settings.max_time:          # a slow callable: one call is enough
-            break
-    per_call = elapsed / calls
-    return max(1, math.ceil(settings.min_repeat_time / max(per_call, 1e-9)))
-
-
 def measure_many(fns: list[Callable[[], Any]], settings: Settings) -> list:
-    """Time several callables *interleaved*: each round runs one repeat of every
-    callable in turn, so a slow phase of a shared machine hits all of them alike and
-    their ratios stay meaningful.  Returns a Timing per callable, or the exception it
-    raised (that callable is then left out of the remaining rounds)."""
-    perf = time.perf_counter
-    gc.collect()
-    out: list = [None] * len(fns)
-    numbers: dict[int, int] = {}
-    cost = 0.0
-    for i, fn in enumerate(fns):
-        try:
-            numbers[i] = _warm_up(fn, settings)
-            t0 = perf()
-            for _ in range(numbers[i]):
-                fn()
-            cost += perf() - t0
-        except Exception as e:
-            out[i] = e
-    repeats = settings.repeats
-    budget = settings.max_time * max(1, len(numbers))
-    if cost * repeats > budget:
-        repeats = max(3, min(repeats, int(budget / max(cost, 1e-9))))
-    cpu = time.process_time
-    samples: dict[int, list] = {i: [] for i in numbers}
-    busy = dict.fromkeys(numbers, 0.0)
-    for _ in range(repeats):
-        for i in list(samples):
-            fn, number = fns[i], numbers[i]
-            try:
-                c0 = cpu()
-                t0 = perf()
-                for _ in range(number):
-                    fn()
-                t1 = perf()
-                busy[i] += cpu() - c0
-                samples[i].append((t1 - t0) / number)
-            except Exception as e:
-                out[i] = e
-                del samples[i]
-    for i, xs in samples.items():
-        q1, med, q3 = _quartiles(xs)
-        share = busy[i] / (sum(xs) * numbers[i]) if xs else float("nan")
-        out[i] = Timing(med, q1, q3, len(xs), numbers[i], xs, share)
+    """Time several callables *interleaved* by the harness' protocol
+    (``dualtape.harness.timing.time_interleaved``: warm-up, autorange-calibrated loops,
+    one repeat of every callable per round), so a slow phase of a shared machine hits
+    all of them alike and their ratios stay meaningful.  Returns a Timing per callable,
+    or the exception it raised (that callable is then left out of the remaining rounds)."""
+    results = time_interleaved(fns, repeats=settings.repeats, warmup=2,
+                               warmup_time=settings.warmup,
+                               min_time=settings.min_repeat_time, max_time=settings.max_time)
+    out: list = []
+    for res in results:
+        if isinstance(res, BaseException) or res is None:
+            out.append(res)
+            continue
+        q1, med, q3 = _quartiles(res.samples)
+        out.append(Timing(med, q1, q3, len(res.samples), res.loops, res.samples,
+                          res.cpu_share))
     return out
 
 

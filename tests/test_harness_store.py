@@ -468,3 +468,21 @@ def test_definition_hash_of_helpers_in_other_local_modules(tmp_path):
         sys.path.remove(str(tmp_path))
         sys.modules.pop("exp", None)
         sys.modules.pop("_helpers", None)
+
+
+def test_benchmarks_time_with_the_harness_timer():
+    bench = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        import common
+
+        from dualtape.harness import timing
+
+        assert common.time_interleaved is timing.time_interleaved
+        settings = common.Settings(repeats=3, min_repeat_time=0.001, warmup=0.0,
+                                   max_time=0.5, quick=True)
+        t = common.measure_many([lambda: None], settings)[0]
+        assert t.number >= 100 and len(t.samples) == 3
+    finally:
+        sys.path.remove(str(bench))
+        sys.modules.pop("common", None)
