@@ -102,44 +102,41 @@ def parameters(width: int, depth: int) -> int:
 def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]:
     import matplotlib.pyplot as plt
 
-    from dualtape.harness.plots import save_figure
+    from dualtape.harness.plots import paper_style, save_figure
 
+    paper_style()
     rat = C.ratio_records(records, KEYS)
-    fig, axes = plt.subplots(1, 3, figsize=(15.5, 5.0), layout="constrained")
+    for r in rat:
+        r["parameters"] = parameters(r["width"], r["depth"]) if r["family"] == "mlp" else 1
+    fig, axes = plt.subplots(1, 3, figsize=(7.4, 3.6), layout="constrained")
     cmap = plt.get_cmap("viridis")
 
     def band(ax):
         ax.axhspan(1.0, 4.0, color="tab:green", alpha=0.10, zorder=0)
-        ax.axhline(4.0, color="tab:green", linewidth=1.5, linestyle="-",
-                   label="ω = 4 (bound on operation counts)")
+        ax.axhline(4.0, color="tab:green", linewidth=1.2, linestyle="-", label="ω = 4")
 
     mlp = [r for r in rat if r["family"] == "mlp"]
     depths = sorted({r["depth"] for r in mlp})
-    for ax, quantity, what in [(axes[0], "flops_ratio", "operation counts"),
-                               (axes[1], "time_ratio", "wall-clock time")]:
+    for ax, quantity, what, letter in [(axes[0], "flops_ratio", "counts", "a"),
+                                       (axes[1], "time_ratio", "time", "b")]:
         band(ax)
         for i, d in enumerate(depths):
             where = {"depth": d, "method": "grad"}
-            xs, ys = C.series(mlp, "width", quantity, {**where, "statistic": "median"})
+            xs, ys = C.series(mlp, "parameters", quantity, {**where, "statistic": "median"})
             if not xs:
                 continue
             lo = hi = None
             if quantity == "time_ratio":
-                lo = C.series(mlp, "width", quantity, {**where, "statistic": "q25"})[1]
-                hi = C.series(mlp, "width", quantity, {**where, "statistic": "q75"})[1]
+                lo = C.series(mlp, "parameters", quantity, {**where, "statistic": "q25"})[1]
+                hi = C.series(mlp, "parameters", quantity, {**where, "statistic": "q75"})[1]
             color = cmap(i / max(1, len(depths) - 1) * 0.9)
-            ax.plot(xs, ys, marker="o", markersize=4, color=color,
-                    label=f"depth {d} (ω {min(ys):.2f}–{max(ys):.2f})")
+            ax.plot(xs, ys, marker="o", markersize=3, color=color, label=f"depth {d}")
             if lo and hi and len(lo) == len(xs) == len(hi):
                 ax.fill_between(xs, lo, hi, color=color, alpha=0.15, linewidth=0)
-        ax.set_xscale("log", base=2)
-        widths = sorted({r["width"] for r in mlp})
-        if widths:
-            C.log2_ticks(ax, widths)
-        ax.set_xlabel("hidden width (units per layer)")
-        ax.set_ylabel(f"ω = cost(grad) / cost(f)  ({what})")
-        ax.set_title(f"MLP, batch {BATCH}, tanh + softmax cross-entropy: ω by {what}",
-                     fontsize="medium")
+        ax.set_xscale("log")
+        ax.set_xlabel("MLP parameters (weights + biases)")
+        ax.set_ylabel(f"ω = cost(grad) / cost(f), {what}")
+        ax.set_title(f"({letter}) MLP, ω by {what}")
         ax.grid(True, alpha=0.3)
 
     # Counts: linear axis from 0 shows the band; time may exceed it by far: log axis.
@@ -153,18 +150,17 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
         xs, ys = C.series(chain, "depth", quantity, {"statistic": "median"})
         if xs:
             ax.plot(xs, ys, marker="o" if what == "counts" else "s", linestyle=style,
-                    markersize=4, label=f"ω by {what} ({min(ys):.2f}–{max(ys):.2f})",
+                    markersize=3, color="k", label=f"ω by {what}",
                     mfc="white" if what == "time" else None)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("chain length k (scalar elementwise operations)")
+    ax.set_xlabel("chain length k (scalar operations)")
     ax.set_ylabel("ω = cost(grad) / cost(f)")
-    ax.set_title("scalar chain x ↦ op_k(...op_1(x)): ω by counts and time",
-                 fontsize="medium")
+    ax.set_title("(c) scalar chain")
     ax.grid(True, which="major", alpha=0.3)
 
     for a in axes:
-        a.legend(fontsize="small", loc="best")
-    fig.suptitle("Cheap gradient principle: ω = cost(gradient) / cost(function); shaded: "
-                 "the band 1 ≤ ω ≤ 4", fontsize="medium")
-    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME))
+        a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    fig.suptitle("Cheap gradient principle: ω = cost(gradient) / cost(function); "
+                 "green: 1 ≤ ω ≤ 4")
+    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))

@@ -49,18 +49,19 @@ def run(quick: bool = True, results_dir="experiments/results", progress=True) ->
 def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]:
     import matplotlib.pyplot as plt
 
-    from dualtape.harness.plots import save_figure, scaling_plot
+    from dualtape.harness.plots import paper_style, save_figure, scaling_plot
 
+    paper_style()
     n = max(r["n"] for r in records)
     m = max(r["m"] for r in records)
     where = {"n": n, "m": m}
-    fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.8), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(7.4, 3.9), layout="constrained")
     scaling_plot(records, x="chunk_size", y="time_s", where=where, ax=axes[0],
-                 title="(a) time per full Jacobian", ylabel="time (s, median; shaded q25–q75)",
-                 xlabel="chunk_size (directions per pass)", reference={"slope -1": -1.0})
+                 title="(a) time per full Jacobian", ylabel="time (s; shaded q25–q75)",
+                 xlabel="chunk_size", reference={"slope -1": -1.0})
     scaling_plot(records, x="chunk_size", y="peak_bytes", where=where, ax=axes[1],
                  title="(b) peak memory (tracemalloc)", ylabel="peak memory (bytes)",
-                 xlabel="chunk_size (directions per pass)", reference=None)
+                 xlabel="chunk_size", reference=None)
     # Peak = fixed part + c x (one direction's arrays): slope 1 only at large c, so the
     # reference goes through the last point rather than the first.
     last = [r for r in C.medians(records) if r["method"] == "jacfwd" and r["n"] == n]
@@ -68,10 +69,10 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
         top = max(last, key=lambda r: r["chunk_size"])
         C.reference(axes[1], [r["chunk_size"] for r in last], top["chunk_size"],
                     top["peak_bytes"], 1.0, "slope 1 (through the last jacfwd point)")
-        axes[1].legend(fontsize="small")
+        pass
     scaling_plot(records, x="chunk_size", y="calls", where=where, ax=axes[2],
                  title="(c) primitive applications (dt.count)", ylabel="calls (count)",
-                 xlabel="chunk_size (directions per pass)", reference={"slope -1": -1.0})
+                 xlabel="chunk_size", reference={"slope -1": -1.0})
     # The arithmetic itself does not depend on the chunking: say so on panel (c).
     lines = []
     for method in METHODS:
@@ -80,12 +81,17 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
         for col, what in [("derivative_flops", "derivative"), ("primal_flops", "primal")]:
             v = [r[col] for r in rows]
             if v:
-                lines.append(f"{method} {what} flops: {min(v):.3g} to {max(v):.3g}")
-    text = "\n".join(lines)
-    if text:
-        axes[2].text(0.98, 0.98, text, transform=axes[2].transAxes, ha="right", va="top",
-                     fontsize="small", bbox={"facecolor": "white", "alpha": 0.8,
-                                             "edgecolor": "0.8"})
+                lines.append(f"{what} {min(v):.2g} to {max(v):.2g}")
+    chunks = sorted({r["chunk_size"] for r in records})
+    for ax in axes:
+        C.log2_ticks(ax, chunks)
+        # Below the panels: inside, legends hide the lines at small chunks.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize=6)
+    if lines:
+        # Under the legend of (c): inside the panel, any box hides some of the lines.
+        text = (f"flops over all chunk sizes (dt.count): jacfwd {', '.join(lines[:2])};  "
+                f"jacrev {', '.join(lines[2:])}")
+        fig.text(0.995, -0.005, text, ha="right", va="top", fontsize=6)
     fig.suptitle(f"Chunked vector mode at n = m = {n}: jacfwd makes ceil(n/chunk) passes, "
-                 f"jacrev ceil(m/chunk) backward sweeps", fontsize="medium")
-    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME))
+                 f"jacrev ceil(m/chunk) backward sweeps")
+    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))

@@ -117,61 +117,73 @@ def run(quick: bool = True, results_dir="experiments/results", progress=True) ->
     return records
 
 
-STYLE = {"full": ("tab:red", "o"), "diagonal": ("tab:green", "^"), "sparse": ("tab:blue", "s")}
-TITLES = {"relu": "ReLU (diagonal)", "tanh": "tanh (diagonal)",
-          "softmax": "softmax (dense)", "linear": "linear Wx+b (dense)",
-          "batched_mlp": f"batched tanh∘linear ({BLOCK}×{BLOCK} blocks)"}
+COLORS = {"relu": "tab:orange", "tanh": "tab:green", "softmax": "tab:purple",
+          "linear": "tab:red", "batched_mlp": "tab:blue"}
+LABELS = {"relu": "ReLU", "tanh": "tanh", "softmax": "softmax", "linear": "linear Wx+b",
+          "batched_mlp": f"batched ({BLOCK}×{BLOCK} blocks)"}
+DASH = {"sparse": "-", "diagonal": ":"}
+# Layers of equal structure give equal lines (ReLU and tanh; softmax and linear): hollow
+# large markers under small filled ones keep both visible.
+MARKERS = {"relu": ("o", 6, "none"), "tanh": ("o", 2.5, None), "softmax": ("s", 6, "none"),
+           "linear": ("s", 2.5, None), "batched_mlp": ("^", 3.5, None)}
 
 
 def plot(records: list[dict], figures_dir="paper/figures", results_dir=None
          ) -> list[pathlib.Path]:
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    from dualtape.harness.plots import save_figure
+    from dualtape.harness.plots import paper_style, save_figure
 
+    paper_style()
     keys = (*KEYS, "method")
-    rows, spread = C.with_side_table(NAME, "info", records, results_dir, keys, info_row)
+    rows, _ = C.with_side_table(NAME, "info", records, results_dir, keys, info_row)
+    by = {(r["layer"], r["n"], r["method"]): r for r in rows}
     layers = [ly for ly in LAYERS if any(r["layer"] == ly for r in rows)]
-    fig, axes = plt.subplots(3, len(layers), figsize=(4.1 * len(layers), 11.0),
-                             layout="constrained", squeeze=False)
-    for j, layer in enumerate(layers):
-        ax_t, ax_m, ax_p = axes[:, j]
+    fig, grid = plt.subplots(2, 2, figsize=(6.4, 5.8), layout="constrained")
+    axes, key_ax = [grid[0, 0], grid[0, 1], grid[1, 0]], grid[1, 1]
+    all_n = sorted({r["n"] for r in rows})
+    for layer in layers:
         ns = sorted({r["n"] for r in rows if r["layer"] == layer})
-        for method in methods_for(layer):
-            color, marker = STYLE[method]
-            w = {"layer": layer, "method": method}
-            xs, ts = C.series(rows, "n", "time_s", w)
-            if not xs:
+        for method in methods_for(layer)[1:]:
+            pts = [(n, by[(layer, n, "full")], by[(layer, n, method)]) for n in ns
+                   if (layer, n, "full") in by and (layer, n, method) in by]
+            if not pts:
                 continue
-            lo = C.series(spread["q25"], "n", "time_s", w)[1]
-            hi = C.series(spread["q75"], "n", "time_s", w)[1]
-            ok = len(lo) == len(hi) == len(xs)
-            C.line(ax_t, xs, ts, method, color=color, marker=marker,
-                   lo=lo if ok else None, hi=hi if ok else None)
-            C.line(ax_m, *C.series(rows, "n", "peak_bytes", w), f"{method} peak",
-                   color=color, marker=marker)
-            C.line(ax_m, *C.series(rows, "n", "result_bytes", w), f"{method} result",
-                   color=color, marker=marker, linestyle="--", mfc="white")
-            # Full and sparse coincide (n passes) on dense layers, diagonal and sparse
-            # (1 pass) on elementwise ones: hollow, larger markers keep all visible.
-            big = {"markersize": 9, "mfc": "none"} if method != "sparse" else {}
-            C.line(ax_p, *C.series(rows, "n", "passes", w), method, color=color,
-                   marker=marker, **big)
-        for ax in (ax_t, ax_m, ax_p):
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            C.log2_ticks(ax, ns)
-            ax.grid(True, which="major", alpha=0.3)
-            ax.legend(fontsize="x-small", loc="upper left")
-        ax_t.set_title(TITLES[layer], fontsize="medium")
-        passes = [r["passes"] for r in rows if r["layer"] == layer and r.get("passes")]
-        C.log2_ticks(ax_p, passes + [1], axis="y")
-        ax_p.set_xlabel("n (inputs = outputs)")
-        if j == 0:
-            ax_t.set_ylabel("time per Jacobian (s, median)")
-            ax_m.set_ylabel("memory (bytes): solid peak,\ndashed returned Jacobian")
-            ax_p.set_ylabel("directional passes\n(n full, colours sparse, 1 diagonal)")
-    fig.suptitle("Jacobians of layers by structure: dt.jacobian(f, x, structure=...); "
-                 "time includes pattern detection and colouring for 'sparse'",
-                 fontsize="medium")
-    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME))
+            marker, size, face = MARKERS[layer]
+            style = {"color": COLORS[layer], "linestyle": DASH[method], "marker": marker,
+                     "markersize": size, "mfc": face}
+            xs = [p[0] for p in pts]
+            axes[0].plot(xs, [f["time_s"] / s["time_s"] for _, f, s in pts], **style)
+            axes[1].plot(xs, [f["result_bytes"] / s["result_bytes"] for _, f, s in pts],
+                         **style)
+            if method == "sparse":
+                axes[2].plot(xs, [s["passes"] for _, f, s in pts], **style)
+    axes[2].plot(all_n, all_n, color="0.4", linestyle=(0, (5, 3)), linewidth=1)
+    axes[2].text(all_n[-1], all_n[-1], " full: n passes", fontsize=6, color="0.3",
+                 ha="right", va="bottom")
+    for ax in axes[:2]:
+        ax.axhline(1.0, color="0.4", linewidth=0.8)
+    titles = ["(a) speed-up over the full Jacobian\n(time full / time structured)",
+              "(b) size of the full Jacobian over\nthe structured one (bytes)",
+              "(c) directional passes (colours)\nof the sparse Jacobian"]
+    for ax, title in zip(axes, titles):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        C.log2_ticks(ax, all_n)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_title(title)
+        ax.set_xlabel("n (inputs = outputs)")
+    axes[0].set_ylabel("ratio (> 1: structure pays)")
+    axes[1].set_ylabel("ratio")
+    axes[2].set_ylabel("passes")
+    handles = [Line2D([], [], color=COLORS[ly], marker=MARKERS[ly][0],
+                      markersize=MARKERS[ly][1], mfc=MARKERS[ly][2], label=LABELS[ly])
+               for ly in layers]
+    handles += [Line2D([], [], color="0.2", linestyle=DASH[m], label=f"structure='{m}'")
+                for m in ("sparse", "diagonal")]
+    key_ax.axis("off")
+    key_ax.legend(handles=handles, loc="center", frameon=False, title="layer / method")
+    fig.suptitle("Jacobians of layers by structure: dt.jacobian(f, x, structure=...)\n"
+                 "time of 'sparse' includes pattern detection and colouring")
+    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))

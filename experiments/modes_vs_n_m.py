@@ -56,13 +56,14 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
-    from dualtape.harness.plots import save_figure
+    from dualtape.harness.plots import paper_style, save_figure
 
+    paper_style()
     rat = C.ratio_records(records, KEYS)
     ns = sorted({r["n"] for r in rat})
     ms = sorted({r["m"] for r in rat})
     m0, n0 = _fixed(ms), _fixed(ns)
-    fig, axes = plt.subplots(2, 2, figsize=(11.5, 9.0), layout="constrained")
+    fig, axes = plt.subplots(2, 2, figsize=(7.2, 7.4), layout="constrained")
     colors = {"jacfwd": "tab:blue", "jacrev": "tab:red"}
 
     for ax, x, other, fixed, sizes in [(axes[0, 0], "n", "m", m0, ns),
@@ -86,21 +87,20 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
                        lo=band.get("q25"), hi=band.get("q75"))
         xs = sizes
         C.reference(ax, xs, xs[-1], xs[-1], 1.0, f"slope 1 (ratio = {x})")
-        ax.axvline(fixed, color="0.6", linewidth=0.8, linestyle=":")
-        ax.text(fixed, 0.02, f" {x} = {other}", transform=ax.get_xaxis_transform(),
-                va="bottom", ha="left", fontsize="small", color="0.4")
         ax.set_xscale("log")
         ax.set_yscale("log")
         C.log2_ticks(ax, sizes)
-        ax.set_xlabel(f"{'input size n' if x == 'n' else 'output size m'} (elements)")
-        ax.set_ylabel("cost(Jacobian) / cost(f)  (ratio)")
-        ax.set_title(f"({'a' if x == 'n' else 'b'}) ratio vs {x} at fixed {other} = {fixed}")
+        ax.set_xlabel(f"{'input size n' if x == 'n' else 'output size m'}")
+        ax.set_ylabel("cost(Jacobian) / cost(f)")
+        ax.set_title(f"({'a' if x == 'n' else 'b'}) against {x}, {other} = {fixed}")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize="small", loc="upper left")
+        # Below the panel: inside, the legend would hide the flat line of the other mode.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
 
-    # (n, m) plane: which mode is cheaper, by how much (log2 of fwd/rev).
-    for ax, quantity, what, letter in [(axes[1, 0], "flops_ratio", "operation counts", "c"),
-                                       (axes[1, 1], "time_ratio", "wall-clock time", "d")]:
+    # (n, m) plane: which mode is cheaper, by how much (log2 of fwd/rev), on one colour
+    # scale for counts and time so that the two maps can be compared.
+    planes = {}
+    for quantity in ("flops_ratio", "time_ratio"):
         table = {(r["n"], r["m"], r["method"]): r[quantity] for r in rat
                  if r["statistic"] == "median"}
         Z = np.full((len(ms), len(ns)), np.nan)
@@ -109,27 +109,31 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
                 a, b = table.get((n, m, "jacfwd")), table.get((n, m, "jacrev"))
                 if a and b:
                     Z[i, j] = np.log2(a / b)
-        lim = max(1.0, float(np.nanmax(np.abs(Z)))) if np.isfinite(Z).any() else 1.0
+        planes[quantity] = Z
+    finite = [np.nanmax(np.abs(Z)) for Z in planes.values() if np.isfinite(Z).any()]
+    lim = max([1.0, *map(float, finite)])
+    norm = TwoSlopeNorm(0.0, -lim, lim)
+    for ax, quantity, what, letter in [(axes[1, 0], "flops_ratio", "counts", "c"),
+                                       (axes[1, 1], "time_ratio", "time", "d")]:
+        Z = planes[quantity]
         mesh = ax.pcolormesh(np.arange(len(ns) + 1), np.arange(len(ms) + 1), Z,
-                             cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), shading="flat")
-        cb = fig.colorbar(mesh, ax=ax, shrink=0.9)
-        cb.set_label("log2(cost fwd / cost rev)   (<0: forward cheaper)")
-        # The diagonal n = m of the grid (both axes list the sizes in the same order).
+                             cmap="RdBu_r", norm=norm, shading="flat")
         k = min(len(ns), len(ms))
-        ax.plot([0, k], [0, k], color="k", linewidth=1.5, label="n = m (predicted crossover)")
-        if np.isfinite(Z).any():
+        ax.plot([0, k], [0, k], color="k", linewidth=1.2, label="n = m (predicted)")
+        if np.isfinite(Z).any() and np.nanmin(Z) < 0 < np.nanmax(Z):
             ax.contour(np.arange(len(ns)) + 0.5, np.arange(len(ms)) + 0.5, Z, levels=[0.0],
-                       colors="gold", linewidths=2.0, linestyles="-")
-            ax.plot([], [], color="gold", linewidth=2.0, label="measured crossover (equal cost)")
+                       colors="gold", linewidths=1.8, linestyles="-")
+            ax.plot([], [], color="gold", linewidth=1.8, label="measured equal cost")
         step = 2 if len(ns) > 9 else 1
         ax.set_xticks(np.arange(len(ns))[::step] + 0.5, [str(v) for v in ns][::step])
         ax.set_yticks(np.arange(len(ms))[::step] + 0.5, [str(v) for v in ms][::step])
-        ax.set_xlabel("input size n (elements)")
-        ax.set_ylabel("output size m (elements)")
-        ax.set_title(f"({letter}) cheaper mode by {what}: blue = jacfwd, red = jacrev")
-        ax.legend(fontsize="small", loc="upper left", framealpha=0.9)
+        ax.set_xlabel("input size n")
+        ax.set_ylabel("output size m")
+        ax.set_title(f"({letter}) cheaper mode by {what}")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    cb = fig.colorbar(mesh, ax=list(axes[1, :]), shrink=0.85, pad=0.02)
+    cb.set_label("log2(cost fwd / cost rev); blue: forward cheaper")
 
-    fig.suptitle("Full Jacobian of f(x) = sin(z)·z + exp(-z²), z = tanh(Ax), A ∈ R^{m×n}: "
-                 "forward ≈ n·f, reverse ≈ m·f\nsolid: exact counts (flops); dashed: "
-                 "median time (shaded: q25–q75)", fontsize="medium")
-    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME))
+    fig.suptitle("Full Jacobian of f(x) = sin(z)·z + exp(−z²), z = tanh(Ax), A ∈ R^{m×n}\n"
+                 "solid: exact counts (flops); dashed: median time (shaded: q25–q75)")
+    return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))

@@ -486,3 +486,24 @@ def test_benchmarks_time_with_the_harness_timer():
     finally:
         sys.path.remove(str(bench))
         sys.modules.pop("common", None)
+
+
+def test_figures_carry_their_provenance_in_metadata_and_footer(tmp_path):
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from dualtape.harness.plots import provenance_text, save_figure
+
+    rows = run(tmp_path, quick=True)
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [1, 2])
+    png, pdf = save_figure(fig, tmp_path / "fig", records=rows)
+    text = provenance_text(rows)
+    commit = rows[0]["commit"]
+    assert "quick grid" in text and rows[0]["timestamp"][:10] in text
+    if commit:
+        assert commit[:8] in text
+    assert text in [t.get_text() for t in fig.texts]          # the footer
+    assert Image.open(png).text["Description"] == text
+    assert text.encode() in pdf.read_bytes() or b"Subject" in pdf.read_bytes()
+    plt.close(fig)

@@ -20,7 +20,15 @@ from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from .timing import fit_slope  # noqa: E402
 
-__all__ = ["scaling_plot", "save_figure", "select"]
+__all__ = ["scaling_plot", "save_figure", "select", "provenance_text", "paper_style"]
+
+def paper_style() -> None:
+    """Font sizes for figures drawn at most about 7.5 inches wide, so that placed at the
+    width of a page their smallest text stays at 6-7 pt."""
+    plt.rcParams.update({"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8,
+                         "legend.fontsize": 7, "xtick.labelsize": 7, "ytick.labelsize": 7,
+                         "figure.titlesize": 9})
+
 
 # Distinct dash patterns keep several reference lines apart in a grey-scale print.
 _DASHES = [(0, (5, 3)), (0, (2, 2)), (0, (8, 3, 2, 3)), (0, (1, 3))]
@@ -128,13 +136,35 @@ def _series(rows: Sequence[Mapping[str, Any]], x: str, y: str, hue: str,
     return series
 
 
-def save_figure(fig: Any, path_without_suffix: str | os.PathLike,
-                dpi: int = 150) -> tuple[pathlib.Path, pathlib.Path]:
+def provenance_text(records: Sequence[Mapping[str, Any]]) -> str:
+    """One line naming the run that produced ``records``: dualtape version, commit (with
+    ``+dirty`` for uncommitted changes), quick or full grid, measurement dates, host,
+    e.g. ``"dualtape 0.1.0, commit 454bd87a, full grid, measured 2026-12-02, host vm"``."""
+    def values(col: str) -> list[str]:
+        return sorted({str(r[col]) for r in records if r.get(col) not in (None, "")})
+
+    commits = values("commit")
+    dirty = any(r.get("dirty") is True for r in records)
+    dates = sorted({str(r["timestamp"])[:10] for r in records if r.get("timestamp")})
+    parts = [f"dualtape {'/'.join(values('dualtape')) or '?'}",
+             f"commit {'/'.join(c[:8] for c in commits) or '?'}{'+dirty' if dirty else ''}",
+             f"{'/'.join(values('scale')) or 'unknown'} grid",
+             "measured " + ("?" if not dates else dates[0] if len(dates) == 1
+                            else f"{dates[0]} to {dates[-1]}"),
+             f"host {'/'.join(values('host')) or '?'}"]
+    return ", ".join(parts)
+
+
+def save_figure(fig: Any, path_without_suffix: str | os.PathLike, dpi: int = 150,
+                records: Sequence[Mapping[str, Any]] | None = None
+                ) -> tuple[pathlib.Path, pathlib.Path]:
     """Write ``fig`` (a Figure, or an Axes whose figure is meant) as PNG and PDF next to
     each other; missing directories are created.  Returns ``(png_path, pdf_path)``.
 
-    The PDF carries no creation date, so regenerating an unchanged figure gives the
-    same file and the paper's history stays quiet.
+    With ``records``, the figure carries their provenance (:func:`provenance_text`) in
+    a small footer and in the files' metadata (PNG text chunks ``Description`` and
+    ``Source``; the PDF's ``Subject`` and ``Keywords``).  The PDF carries no creation
+    date, so redrawing unchanged results gives the same file.
     """
     if not isinstance(fig, Figure):
         fig = fig.figure
@@ -144,6 +174,18 @@ def save_figure(fig: Any, path_without_suffix: str | os.PathLike,
     base.parent.mkdir(parents=True, exist_ok=True)
     png = base.with_name(base.name + ".png")
     pdf = base.with_name(base.name + ".pdf")
-    fig.savefig(png, dpi=dpi, bbox_inches="tight")
-    fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
+    png_meta: dict[str, Any] = {"Software": "dualtape.harness"}
+    pdf_meta: dict[str, Any] = {"CreationDate": None, "Creator": "dualtape.harness"}
+    if records:
+        text = provenance_text(records)
+        # Below everything drawn so far (the tight bounding box then grows to include
+        # it), so it never sits on a legend or an axis label.
+        fig.canvas.draw()
+        bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+        fig.text(0.995, min(0.0, bottom) - 0.005, text, ha="right", va="top", fontsize=6,
+                 color="0.35")
+        png_meta.update(Description=text, Source=text)
+        pdf_meta.update(Subject=text, Keywords=text)
+    fig.savefig(png, dpi=dpi, bbox_inches="tight", metadata=png_meta)
+    fig.savefig(pdf, bbox_inches="tight", metadata=pdf_meta)
     return png, pdf
