@@ -44,6 +44,10 @@ def pin_blas_threads(threads: int = 1) -> int | None:
                       "set OPENBLAS_NUM_THREADS=1 for stable timings on a shared machine",
                       stacklevel=2)
         return None
+    # scipy brings its own BLAS, loaded on first use of scipy.linalg (also by sparse
+    # Jacobians); load it now so that the limit reaches it too.
+    import scipy.linalg  # noqa: F401
+
     threadpool_limits(limits=threads, user_api="blas")
     return threads
 
@@ -164,9 +168,10 @@ def update_side_table(path: pathlib.Path, keys: Sequence[str],
 
 def read_side_table(name: str, suffix: str, *dirs: str | pathlib.Path | None
                     ) -> list[dict[str, Any]]:
-    """The side table from the first of ``dirs`` (then ``experiments/results``) that has
-    it; empty if none does."""
-    for d in [*dirs, DEFAULT_RESULTS, "experiments/results"]:
+    """The side table from the first of ``dirs`` that has it (only when none is given:
+    ``experiments/results/quick``); empty if none does."""
+    given = [d for d in dirs if d is not None]
+    for d in given or [DEFAULT_RESULTS / "quick"]:
         if d is None:
             continue
         p = side_table_path(name, suffix, d)
@@ -274,3 +279,19 @@ def with_side_table(name: str, side: str, records: list[dict], results_dir: Any,
     rows = join(medians(records), table, keys)
     spread = {s: [r for r in records if r["statistic"] == s] for s in ("q25", "q75")}
     return rows, spread
+
+
+# ---- headline quantities: what the paper quotes and the reproduction report checks ----
+def fixed_slope(rat: Sequence[Mapping[str, Any]], x: str, quantity: str,
+                where: Mapping[str, Any], fit_from: float | None = None) -> float | None:
+    """The log-log slope of ``quantity`` against ``x`` over the median rows matching
+    ``where``, fitted over ``x >= fit_from`` (see :func:`tail_slope`)."""
+    xs, ys = series(rat, x, quantity, {**where, "statistic": "median"})
+    return tail_slope(xs, ys, fit_from)[0] if len(xs) >= 2 else None
+
+
+def value(rows: Iterable[Mapping[str, Any]], column: str, **where: Any) -> Any:
+    """The ``column`` of the one median row matching ``where`` (None if there is none)."""
+    found = [r[column] for r in rows if r.get("statistic", "median") == "median"
+             and all(r.get(k) == v for k, v in where.items())]
+    return found[0] if found else None

@@ -164,3 +164,40 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
     fig.suptitle("Cheap gradient principle: ω = cost(gradient) / cost(function); "
                  "green: 1 ≤ ω ≤ 4")
     return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))
+
+
+#: Headline quantities: (kind, tolerance, description), see modes_vs_n_m.TOLERANCES.
+TOLERANCES = {
+    "mlp_count_min": ("abs", 0.1, "smallest ω of the MLPs (counts)"),
+    "mlp_count_max": ("abs", 0.1, "largest ω of the MLPs (counts)"),
+    "chain_count_1": ("abs", 0.01, "ω of the chain of one operation (counts)"),
+    "chain_count_long": ("abs", 0.05, "ω of the longest chain (counts)"),
+    "mlp_time_wide_min": ("rel", 0.5, "smallest ω by time at width 1024"),
+    "mlp_time_wide_max": ("rel", 0.5, "largest ω by time at width 1024"),
+    "chain_time_min": ("rel", 0.5, "smallest ω by time of the chain"),
+    "chain_time_max": ("rel", 0.5, "largest ω by time of the chain"),
+}
+
+
+def numbers(records: list[dict], results_dir=None) -> dict:
+    """The headline quantities of this experiment (see TOLERANCES), from its records."""
+    rat = [r for r in C.ratio_records(records, KEYS) if r["statistic"] == "median"]
+    mlp = [r for r in rat if r["family"] == "mlp"]
+    chain = [r for r in rat if r["family"] == "chain"]
+    wide = [r["time_ratio"] for r in mlp if r["width"] == 1024]
+    longest = max(r["depth"] for r in chain)
+    counts = [r["flops_ratio"] for r in mlp]
+    return {
+        "mlp_count_min": min(counts), "mlp_count_max": max(counts),
+        "mlp_time_min": min(r["time_ratio"] for r in mlp),
+        "mlp_time_max": max(r["time_ratio"] for r in mlp),
+        "mlp_time_wide_min": min(wide) if wide else None,
+        "mlp_time_wide_max": max(wide) if wide else None,
+        "chain_count_1": C.value(chain, "flops_ratio", depth=1),
+        "chain_count_long": C.value(chain, "flops_ratio", depth=longest),
+        "chain_longest": longest,
+        "chain_time_min": min(r["time_ratio"] for r in chain),
+        "chain_time_max": max(r["time_ratio"] for r in chain),
+        "width_max": max(r["width"] for r in mlp), "depth_max": max(r["depth"] for r in mlp),
+        "parameters_max": max(parameters(r["width"], r["depth"]) for r in mlp),
+    }

@@ -95,3 +95,40 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
     fig.suptitle(f"Chunked vector mode at n = m = {n}: jacfwd makes ceil(n/chunk) passes, "
                  f"jacrev ceil(m/chunk) backward sweeps")
     return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))
+
+
+#: Headline quantities: (kind, tolerance, description), see modes_vs_n_m.TOLERANCES.
+TOLERANCES = {
+    "fwd_calls_slope": ("abs", 0.05, "slope of jacfwd's primitive calls in the chunk size"),
+    "rev_calls_slope": ("abs", 0.05, "slope of jacrev's primitive calls in the chunk size"),
+    "derivative_flops_spread": ("abs", 0.01, "relative spread of the derivative flops"),
+    "fwd_time_gain": ("log10", 0.5, "time at chunk 1 / best time, jacfwd"),
+    "rev_time_gain": ("log10", 0.5, "time at chunk 1 / best time, jacrev"),
+}
+
+
+def numbers(records: list[dict], results_dir=None) -> dict:
+    """The headline quantities of this experiment (see TOLERANCES), from its records."""
+    med = C.medians(records)
+    out: dict = {"n": max(r["n"] for r in med)}
+    spread = []
+    for method, short in (("jacfwd", "fwd"), ("jacrev", "rev")):
+        rows = sorted((r for r in med if r["method"] == method), key=lambda r: r["chunk_size"])
+        cs = [r["chunk_size"] for r in rows]
+        out[f"{short}_calls_slope"] = C.fit_slope(cs, [r["calls"] for r in rows])
+        times = [r["time_s"] for r in rows]
+        best = min(range(len(rows)), key=lambda i: times[i])
+        out[f"{short}_time_gain"] = times[0] / times[best]
+        out[f"{short}_time_1_ms"] = 1e3 * times[0]
+        out[f"{short}_time_best_ms"] = 1e3 * times[best]
+        out[f"{short}_best_chunk"] = cs[best]
+        d = [r["derivative_flops"] for r in rows]
+        spread.append(max(d) / min(d) - 1)
+        out[f"{short}_derivative_flops"] = max(d)
+        p = [r["primal_flops"] for r in rows]
+        out[f"{short}_primal_flops_min"], out[f"{short}_primal_flops_max"] = min(p), max(p)
+        peaks = [r["peak_bytes"] for r in rows]
+        out[f"{short}_peak_min_mb"] = min(peaks) / 1e6
+        out[f"{short}_peak_max_mb"] = max(peaks) / 1e6
+    out["derivative_flops_spread"] = max(spread)
+    return out

@@ -187,3 +187,48 @@ def plot(records: list[dict], figures_dir="paper/figures", results_dir=None
     fig.suptitle("Jacobians of layers by structure: dt.jacobian(f, x, structure=...)\n"
                  "time of 'sparse' includes pattern detection and colouring")
     return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))
+
+
+#: Headline quantities: (kind, tolerance, description), see modes_vs_n_m.TOLERANCES.
+TOLERANCES = {
+    "elementwise_colors": ("exact", 0, "colours of the elementwise layers"),
+    "batched_colors": ("exact", 0, "colours of the batched layer at every n"),
+    "relu_speedup": ("log10", 0.5, "time full / time diagonal, ReLU at n = 2048"),
+    "relu_full_mb": ("rel", 0.25, "peak memory of ReLU's full Jacobian at n = 2048 (MB)"),
+    "batched_speedup": ("log10", 0.5, "time full / time sparse, batched layer at n = 2048"),
+    "softmax_slowdown": ("log10", 0.5, "time sparse / time full, softmax at n = 512"),
+}
+
+
+def numbers(records: list[dict], results_dir=None) -> dict:
+    """The headline quantities of this experiment (see TOLERANCES), from its records and
+    its side table."""
+    keys = (*KEYS, "method")
+    rows, _ = C.with_side_table(NAME, "info", records, results_dir, keys, info_row)
+
+    def v(col, **w):
+        return C.value(rows, col, **w)
+
+    colors = {r["colors"] for r in rows if r["method"] == "sparse"
+              and r["layer"] in ELEMENTWISE}
+    batched = {r["colors"] for r in rows if r["method"] == "sparse"
+               and r["layer"] == "batched_mlp"}
+    return {
+        "elementwise_colors": colors.pop() if len(colors) == 1 else None,
+        "batched_colors": batched.pop() if len(batched) == 1 else None,
+        "relu_full_ms": 1e3 * v("time_s", layer="relu", n=2048, method="full"),
+        "relu_diag_ms": 1e3 * v("time_s", layer="relu", n=2048, method="diagonal"),
+        "relu_speedup": v("time_s", layer="relu", n=2048, method="full")
+        / v("time_s", layer="relu", n=2048, method="diagonal"),
+        "relu_full_mb": v("peak_bytes", layer="relu", n=2048, method="full") / 1e6,
+        "relu_diag_mb": v("peak_bytes", layer="relu", n=2048, method="diagonal") / 1e6,
+        "batched_full_ms": 1e3 * v("time_s", layer="batched_mlp", n=2048, method="full"),
+        "batched_sparse_ms": 1e3 * v("time_s", layer="batched_mlp", n=2048, method="sparse"),
+        "batched_speedup": v("time_s", layer="batched_mlp", n=2048, method="full")
+        / v("time_s", layer="batched_mlp", n=2048, method="sparse"),
+        "softmax_full_ms": 1e3 * v("time_s", layer="softmax", n=512, method="full"),
+        "softmax_sparse_ms": 1e3 * v("time_s", layer="softmax", n=512, method="sparse"),
+        "softmax_slowdown": v("time_s", layer="softmax", n=512, method="sparse")
+        / v("time_s", layer="softmax", n=512, method="full"),
+        "n_max": max(r["n"] for r in rows),
+    }

@@ -137,3 +137,50 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
     fig.suptitle("Full Jacobian of f(x) = sin(z)·z + exp(−z²), z = tanh(Ax), A ∈ R^{m×n}\n"
                  "solid: exact counts (flops); dashed: median time (shaded: q25–q75)")
     return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))
+
+
+#: Headline quantities: (kind, tolerance, description); kinds are "abs", "rel", "log10"
+#: (difference of decimal logarithms) and "exact".  A quick run is compared with the
+#: paper's full grid, so slopes are fitted at the largest fixed size of each grid.
+TOLERANCES = {
+    "fwd_count_slope": ("abs", 0.05, "slope in n of jacfwd's flop ratio (counts)"),
+    "rev_count_slope": ("abs", 0.05, "slope in m of jacrev's flop ratio (counts)"),
+    "fwd_count_flat": ("abs", 0.05, "slope in m of jacfwd's flop ratio (counts)"),
+    "rev_count_flat": ("abs", 0.05, "slope in n of jacrev's flop ratio (counts)"),
+    "count_crossover": ("exact", 0, "share of points off n = m where counts pick the mode "
+                                    "n < m predicts"),
+    "fwd_time_slope": ("abs", 0.35, "slope in n of jacfwd's time ratio"),
+    "rev_time_slope": ("abs", 0.35, "slope in m of jacrev's time ratio"),
+}
+
+
+def numbers(records: list[dict], results_dir=None) -> dict:
+    """The headline quantities of this experiment (see TOLERANCES), from its records."""
+    rat = C.ratio_records(records, KEYS)
+    ns = sorted({r["n"] for r in rat})
+    ms = sorted({r["m"] for r in rat})
+    n0, m0 = max(ns), max(ms)
+    out = {"n_max": n0, "m_max": m0}
+    for name, method, x, other, fixed, q in [
+            ("fwd_count_slope", "jacfwd", "n", "m", m0, "flops_ratio"),
+            ("rev_count_slope", "jacrev", "m", "n", n0, "flops_ratio"),
+            ("fwd_count_flat", "jacfwd", "m", "n", n0, "flops_ratio"),
+            ("rev_count_flat", "jacrev", "n", "m", m0, "flops_ratio"),
+            ("fwd_time_slope", "jacfwd", "n", "m", m0, "time_ratio"),
+            ("rev_time_slope", "jacrev", "m", "n", n0, "time_ratio"),
+            ("fwd_time_flat", "jacfwd", "m", "n", n0, "time_ratio"),
+            ("rev_time_flat", "jacrev", "n", "m", m0, "time_ratio")]:
+        sizes = ns if x == "n" else ms
+        out[name] = C.fixed_slope(rat, x, q, {"method": method, other: fixed},
+                                  fit_from=sizes[-1] / 16)
+    out["fit_from"] = max(ns) / 16
+    agree = total = 0
+    for n in ns:
+        for m in ms:
+            a = C.value(rat, "flops_ratio", method="jacfwd", n=n, m=m)
+            b = C.value(rat, "flops_ratio", method="jacrev", n=n, m=m)
+            if n != m and a is not None and b is not None:
+                total += 1
+                agree += (a < b) == (n < m)
+    out["count_crossover"] = agree / total if total else None
+    return out

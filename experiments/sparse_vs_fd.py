@@ -205,3 +205,53 @@ def plot(records: list[dict], figures_dir="paper/figures", results_dir=None
     fig.suptitle("Sparse Jacobians: compressed AD (exact) against scipy's sparse finite "
                  "differences;\ntime (top) and error (bottom), one legend per column below")
     return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))
+
+
+#: Headline quantities: (kind, tolerance, description), see modes_vs_n_m.TOLERANCES.
+#: Errors and times are taken at n <= 2048, the sizes both grids have.
+TOLERANCES = {
+    "dt_error": ("exact", 0, "largest error of dualtape's sparse Jacobians"),
+    "fd2_tri_error": ("log10", 1.0, "largest error, 2-point FD, tridiagonal"),
+    "fd3_tri_error": ("log10", 1.0, "largest error, 3-point FD, tridiagonal"),
+    "fd2_arrow_error": ("log10", 1.0, "largest error, 2-point FD, arrowhead"),
+    "fd3_arrow_error": ("log10", 1.0, "largest error, 3-point FD, arrowhead"),
+    "tri_colors": ("exact", 0, "passes of dualtape, tridiagonal"),
+    "arrow_colors": ("exact", 0, "passes of dualtape, arrowhead"),
+    "arrow_fd2_evals": ("exact", 0, "f evaluations of 2-point FD, arrowhead, n = 2048"),
+    "arrow_speedup": ("log10", 0.5, "time 2-point FD / time dualtape, arrowhead, n = 2048"),
+}
+
+
+def numbers(records: list[dict], results_dir=None) -> dict:
+    """The headline quantities of this experiment (see TOLERANCES), from its records and
+    its error side table."""
+    keys = (*KEYS, "method")
+    rows, _ = C.with_side_table(NAME, "error", records, results_dir, keys, error_row)
+    rows = [r for r in rows if r["n"] <= 2048]
+
+    def worst(problem, method):
+        return max(r["max_error"] for r in rows if r["problem"] == problem
+                   and r["method"] == method)
+
+    def v(col, **w):
+        return C.value(rows, col, **w)
+
+    return {
+        "dt_error": max(r["max_error"] for r in rows if r["method"].startswith("dt")),
+        "fd2_tri_error": worst("tridiagonal", "fd_2point"),
+        "fd3_tri_error": worst("tridiagonal", "fd_3point"),
+        "fd2_arrow_error": worst("arrowhead", "fd_2point"),
+        "fd3_arrow_error": worst("arrowhead", "fd_3point"),
+        "tri_colors": v("evaluations", problem="tridiagonal", n=2048, method="dt_sparse"),
+        "arrow_colors": v("evaluations", problem="arrowhead", n=2048, method="dt_sparse"),
+        "tri_fd2_evals": v("evaluations", problem="tridiagonal", n=2048, method="fd_2point"),
+        "arrow_fd2_evals": v("evaluations", problem="arrowhead", n=2048, method="fd_2point"),
+        "arrow_fd3_evals": v("evaluations", problem="arrowhead", n=2048, method="fd_3point"),
+        "arrow_dt_ms": 1e3 * v("time_s", problem="arrowhead", n=2048, method="dt_sparse"),
+        "arrow_fd2_ms": 1e3 * v("time_s", problem="arrowhead", n=2048, method="fd_2point"),
+        "arrow_fd3_ms": 1e3 * v("time_s", problem="arrowhead", n=2048, method="fd_3point"),
+        "arrow_speedup": v("time_s", problem="arrowhead", n=2048, method="fd_2point")
+        / v("time_s", problem="arrowhead", n=2048, method="dt_sparse"),
+        "tri_dt_ms": 1e3 * v("time_s", problem="tridiagonal", n=2048, method="dt_sparse"),
+        "tri_fd2_ms": 1e3 * v("time_s", problem="tridiagonal", n=2048, method="fd_2point"),
+    }

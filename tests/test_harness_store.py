@@ -507,3 +507,61 @@ def test_figures_carry_their_provenance_in_metadata_and_footer(tmp_path):
     assert Image.open(png).text["Description"] == text
     assert text.encode() in pdf.read_bytes() or b"Subject" in pdf.read_bytes()
     plt.close(fig)
+
+
+def test_compare_by_kind_of_tolerance():
+    from dualtape.harness.report import compare
+
+    assert compare("abs", 0.05, 1.0, 0.97) and not compare("abs", 0.05, 1.0, 0.9)
+    assert compare("rel", 0.5, 4.0, 5.9) and not compare("rel", 0.5, 4.0, 6.1)
+    assert compare("log10", 1.0, 1e-7, 5e-7) and not compare("log10", 1.0, 1e-7, 1e-9)
+    assert compare("log10", 1.0, 0.0, 0.0) and not compare("log10", 1.0, 0.0, 1e-16)
+    assert compare("exact", 0, 3, 3) and not compare("exact", 0, 3, 2)
+    assert compare("abs", 1, None, 1.0) is None
+
+
+REPORTED = '''
+import numpy as np
+from dualtape.harness import sweep
+
+NAME = "rep"
+TOLERANCES = {"doubling": ("exact", 0, "flops of 2x over those of x"),
+              "points": ("exact", 0, "number of sizes")}
+
+
+def case(method, n):
+    return (lambda x: 2.0 * x), (np.ones(n),)
+
+
+def run(quick=True, results_dir="r", progress=True):
+    sizes = [1, 2] if quick else [1, 2, 4]
+    return sweep(case, grid={"n": sizes}, methods=["f"], repeats=1, warmup=0, min_time=0.0,
+                 name=NAME, out_dir=results_dir, progress=progress)
+
+
+def numbers(records, results_dir=None):
+    med = [r for r in records if r["statistic"] == "median"]
+    return {"doubling": max(r["flops"] / r["n"] for r in med), "points": len(med)}
+
+
+def plot(records, figures_dir="f"):
+    return []
+'''
+
+
+def test_reproduce_ends_with_the_reproduction_report(tmp_path):
+    exp = tmp_path / "experiments"
+    exp.mkdir()
+    (exp / "rep.py").write_text(REPORTED)
+    base = ["-m", "dualtape.harness", "--experiments", str(exp)]
+    ref = tmp_path / "reference"
+    proc = _python([*base, "--results", str(ref), "reproduce", "--full"], cwd=tmp_path)
+    assert proc.wait(timeout=120) == 0, proc.communicate()[1]
+    proc = _python([*base, "--reference", str(ref), "reproduce", "--quick"], cwd=tmp_path)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err          # one quantity differs: quick has 2 sizes, not 3
+    assert "| rep | flops of 2x over those of x | 1 | 1 | exact | reproduced |" in out
+    assert "| rep | number of sizes | 3 | 2 | exact | NOT reproduced |" in out
+    assert "1 reproduced, 1 not reproduced, 0 not compared." in out
+    report = exp / "results" / "quick" / "reproduction_report.md"
+    assert "NOT reproduced" in report.read_text()

@@ -63,9 +63,14 @@ def _close_figures() -> None:
         plt.close("all")
 
 
-def _plot(module: types.ModuleType, records: list[dict], figures: pathlib.Path
-          ) -> list[pathlib.Path]:
-    paths = module.plot(records, figures_dir=str(figures))
+def _plot(module: types.ModuleType, records: list[dict], figures: pathlib.Path,
+          results: pathlib.Path | None = None) -> list[pathlib.Path]:
+    import inspect
+
+    kw = {}
+    if results is not None and "results_dir" in inspect.signature(module.plot).parameters:
+        kw["results_dir"] = str(results)        # side tables are read from there
+    paths = module.plot(records, figures_dir=str(figures), **kw)
     _close_figures()
     return [pathlib.Path(p) for p in (paths or [])]
 
@@ -81,7 +86,7 @@ def _run_one(module: types.ModuleType, args: argparse.Namespace) -> dict[str, An
         finally:
             args.saved += opts.saved
     failed = [f for s in opts.summaries for f in s.failed]
-    figures = _plot(module, list(records), args.figures)
+    figures = _plot(module, list(records), args.figures, args.results)
     out = {"name": module.NAME, "rows": len(records),
            "seconds": time.perf_counter() - start, "figures": figures}
     if failed:
@@ -135,7 +140,7 @@ def _cmd_plot(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> int:
     except PlotRefused as exc:
         print(f"plot {args.name}: {exc}", file=sys.stderr)
         return 1
-    for p in _plot(module, records, args.figures):
+    for p in _plot(module, records, args.figures, args.results):
         print(p)
     return 0
 

@@ -254,7 +254,7 @@ def load_records(path: str | os.PathLike, strict: bool = True) -> list[dict[str,
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ResultsError(f"{path}: not a JSON list of records ({exc})") from None
     header, lines = read_lines(path)
-    typed = "count_key" in header      # a sweep's file: check every cell's type
+    typed = "time_key" in header       # a sweep's file: check every cell's type
     rows = []
     for number, cells in lines:
         if isinstance(cells, str):
