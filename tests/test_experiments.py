@@ -47,3 +47,25 @@ def test_counts_are_deterministic():
     b = dt.count(jac, *args).as_dict()
     assert a == b
     assert np.isfinite(a["flops"]) and a["flops"] > 0
+
+
+def test_peers_are_skipped_cleanly_when_absent(monkeypatch):
+    peers = experiment("peers")
+    for lib in ("autograd", "jax", "torch"):
+        monkeypatch.setitem(sys.modules, lib, None)      # makes `import lib` fail
+    have = peers.available()
+    assert have["dualtape"] is None and have["numpy"] is None
+    assert all(have[lib] and "ModuleNotFoundError" in have[lib]
+               for lib in ("autograd", "jax", "torch"))
+    # dualtape's own methods still run, and give the Jacobian the other modes give
+    jac, (x,) = peers.case("dualtape_jacrev", part="jacobian", size=0, n=4, m=3)
+    fwd, _ = peers.case("dualtape_jacfwd", part="jacobian", size=0, n=4, m=3)
+    np.testing.assert_allclose(jac(x), fwd(x), rtol=1e-12)
+    g, (v,) = peers.case("dualtape_grad", part="overhead", size=3, n=0, m=0)
+    assert g(v).shape == (3,)
+    # the chain's gradient vanishes over 200 operations; check a short one
+    f = peers.chain(np, 9)
+    g = dt.grad(f)
+    h = 1e-6
+    fd = [(f(v + h * e) - f(v - h * e)) / (2 * h) for e in np.eye(3)]
+    np.testing.assert_allclose(g(v), fd, rtol=1e-6)
