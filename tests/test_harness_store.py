@@ -88,6 +88,8 @@ def test_reused_only_on_matching_provenance(tmp_path, monkeypatch, capsys):
     moved = Counting()
     run(tmp_path, moved)
     assert moved.calls == PAIRS
+    # the stale rows are kept aside, not deleted
+    assert len(load_records(tmp_path / "t.stale.csv")) == PAIRS * 5
     assert "re-measured 8, measured 0 new" in capsys.readouterr().err
     monkeypatch.undo()
 

@@ -159,6 +159,7 @@ def atomic_write(path: pathlib.Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)          # mkstemp's 0600 would hide results from others
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -221,10 +221,19 @@ class Store:
                       ResultsWarning, stacklevel=4)
 
     # ---- writing -----------------------------------------------------------------------
-    def rewrite(self, keep: Sequence[dict[str, Any]], saved: Saved) -> None:
+    def rewrite(self, keep: Sequence[dict[str, Any]], saved: Saved,
+                dropped: Sequence[dict[str, Any]] = ()) -> None:
         """Replace the file by the header, the rows of other experiments and ``keep``
-        (rows with their ``_text``), atomically; damaged lines go to NAME.damaged.csv."""
+        (rows with their ``_text``), atomically; damaged lines go to NAME.damaged.csv,
+        and ``dropped`` rows (stale, about to be measured again) to NAME.stale.csv, so
+        that no measured row is ever deleted."""
         self._need_writable("repair the results file")
+        if dropped:
+            stale = self.dir / f"{self.name}.stale.csv"
+            head = "" if stale.exists() else format_row(self.columns,
+                                                        dict(zip(self.columns, self.columns)))
+            with open(stale, "a", encoding="utf-8") as fh:
+                fh.write(head + "".join(r["_text"] for r in dropped))
         if saved.damaged_text:
             with open(self.dir / f"{self.name}.damaged.csv", "a", encoding="utf-8") as fh:
                 fh.writelines(saved.damaged_text)

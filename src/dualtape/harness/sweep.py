@@ -166,7 +166,8 @@ def sweep(case: Case, grid: Mapping[str, Sequence[Any]], methods: Sequence[str],
             if drop or saved.needs_rewrite:
                 keep = [r for k, rows in saved.pairs.items() if k not in drop for r in rows]
                 keep += [r for k, r in saved.failed.items() if k not in drop]
-                store.rewrite(keep, saved)
+                gone = [r for k, rows in saved.pairs.items() if k in drop for r in rows]
+                store.rewrite(keep, saved, dropped=gone)
                 wrote = True
             bar = progress_bar(len(todo), desc=name, enabled=progress)
             try:
