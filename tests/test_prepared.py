@@ -170,18 +170,9 @@ def test_assembly_gathers_what_direct_decompression_gives(kind, seed):
 
 
 # ---- prepared Hessians ------------------------------------------------------------------
-def _rosenbrock(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def _rosenbrock_hessian(x):
-    # by hand: d2/dx_i^2 and d2/dx_i dx_{i+1} of the chained terms
-    n = x.size
-    d = np.zeros(n)
-    d[:-1] += 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
-    d[1:] += 200.0
-    off = -400.0 * x[:-1]
-    return np.diag(d) + np.diag(off, 1) + np.diag(off, -1)
+# the objective and its hand-derived Hessian, shared with the sparse-Hessian tests
+from test_higher_sparse import rosenbrock as _rosenbrock  # noqa: E402
+from test_higher_sparse import rosenbrock_hessian as _rosenbrock_hessian  # noqa: E402
 
 
 @pytest.mark.parametrize("method", ["star", "acyclic"])
