@@ -10,6 +10,7 @@ from ..primitives import elementwise as _ew
 from ..primitives import sparse as _sparse
 from ..registry import Tracer
 
+_NOT_OPERATORS = (Tracer, np.ndarray, float, int, complex, np.generic)
 _UFUNCS: dict[Any, Callable] = {}
 _UFUNC_PRIMS: dict[Any, Any] = {}
 _FUNCS: dict[Any, Callable] = {}
@@ -52,7 +53,8 @@ def _ufunc(op: Callable, uf: np.ufunc, name: str | None = None) -> Callable:
             args = tuple(_ew.astype(a, dtype) for a in args)
         if uf is not np.matmul:          # matmul applies sparse constants (sparse_matmul)
             for a in args:
-                if _sparse.is_operator(a):
+                # traced values, arrays and numbers are decided by one C-level check
+                if not isinstance(a, _NOT_OPERATORS) and _sparse.is_operator(a):
                     raise _sparse.not_an_array(a, f"{uf.__name__}")
         return op(*args)
     f.__name__ = name or uf.__name__

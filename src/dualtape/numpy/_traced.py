@@ -37,19 +37,25 @@ def _binary(prim: Any) -> tuple[Callable, Callable]:
     name = prim.name
 
     def op(self, o):
-        if o.__class__ not in _PLAIN and not isinstance(o, Tracer):
-            r = _sparse.binary(name, self, o, False)
-            if r is not None:
-                return r
-        t = o if isinstance(o, Tracer) and o._level > self._level else self
+        if isinstance(o, Tracer):
+            t = o if o._level > self._level else self
+        else:
+            if o.__class__ not in _PLAIN:             # rare: a scipy.sparse operand?
+                r = _sparse.binary(name, self, o, False)
+                if r is not None:
+                    return r
+            t = self
         return t._trace.process(prim, (self, o), _NO_PARAMS)
 
     def rop(self, o):
-        if o.__class__ not in _PLAIN and not isinstance(o, Tracer):
-            r = _sparse.binary(name, self, o, True)
-            if r is not None:
-                return r
-        t = o if isinstance(o, Tracer) and o._level > self._level else self
+        if isinstance(o, Tracer):
+            t = o if o._level > self._level else self
+        else:
+            if o.__class__ not in _PLAIN:
+                r = _sparse.binary(name, self, o, True)
+                if r is not None:
+                    return r
+            t = self
         return t._trace.process(prim, (o, self), _NO_PARAMS)
     return op, rop
 
@@ -64,6 +70,7 @@ class TracedArray(Tracer):
     __slots__ = ()
     __array_priority__ = 1000
     __hash__ = None  # type: ignore[assignment]  # like ndarray: == is elementwise
+
 
     shape = property(lambda self: self.primal.shape)
     ndim = property(lambda self: len(self.primal.shape))

@@ -185,14 +185,21 @@ def elementwise(name: str, impl: Callable, partials: Sequence, *,
                     t = expand_to(t, nb, xs, len(ans_shape))
             if out is not None and unit[i]:
                 # a partial of +-1 after the first term: one add or subtract, not a
-                # negated copy and then an add
-                out, owned = _accumulate(out, owned, t, unit[i]), True
+                # negated copy and then an add (in place only for large temporaries:
+                # for small ones the checks cost more than they save)
+                if type(out) is np.ndarray and out.size >= INPLACE_MIN:
+                    out = _accumulate(out, owned, t, unit[i])
+                else:
+                    out = out + t if unit[i] > 0 else out - t
+                owned = True
                 continue
             c = scale[i](ans, primals, params, t)
             if out is None:
                 out, owned = c, c is not t
-            else:
+            elif type(c) is np.ndarray and c.size >= INPLACE_MIN:
                 out, owned = _accumulate(c, c is not t, out, 1), True
+            else:
+                out, owned = out + c, True
         if out is None or nb < 0:
             return out
         return broadcast_batch(out, nb, ans_shape)
