@@ -96,6 +96,20 @@ class Kernels:
                 self._fall_back(e)
             return self.fallbacks[name](*args)
 
+    def use(self, backend: str) -> None:
+        """Run the compiled kernels (``"numba"``, which must import) or the fallbacks
+        (``"python"``) from now on: for benchmarks and tests comparing the two."""
+        if backend not in ("numba", "python"):
+            raise ValueError(f"backend must be 'numba' or 'python', got {backend!r}")
+        self.reset()
+        if backend == "numba":
+            import numba  # noqa: F401  (fail here, clearly, when it is not installed)
+            if self.backend() != "numba":
+                raise RuntimeError(f"{self.owner}: numba imports but does not compile")
+        else:
+            with self._lock:
+                self._active, self._backend = dict(self.fallbacks), "python"
+
     def reset(self) -> None:
         """Forget what was loaded (tests use this to simulate a fresh process)."""
         with self._lock:
