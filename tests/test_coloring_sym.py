@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
 from dualtape import coloring_sym as S
+from dualtape._accel import Kernels
 from dualtape.coloring_sym import (
     SymmetricColoring, acyclic_coloring, decompress, is_acyclic_coloring,
     is_star_coloring, seed_matrix, star_coloring,
@@ -318,7 +319,8 @@ def test_plain_python_kernels_match_compiled() -> None:
                                sp.csr_array(np.triu(np.ones((5, 5))))])
 def test_without_numba_vectorised_distance2(p, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled_graph = S._graph(p)
-    monkeypatch.setattr(S, "_compiled", dict(S._SOURCES))     # as if numba were absent
+    monkeypatch.setattr(S, "_KERNELS", Kernels("test", S._SOURCES))
+    S._KERNELS.use("python")                                    # as if numba were absent
     g = S._graph(p)
     for a, b in zip(g[1:], compiled_graph[1:]):
         np.testing.assert_array_equal(a, b)

@@ -30,7 +30,7 @@ Gebremedhin et al. 2007) and looks at the neighbours' neighbourhoods:
 ``O(sum_v deg(v)**2)`` times a nearly constant disjoint-set cost, linear for bounded
 degree (banded, stencil, partially separable patterns), quadratic in a dense row.
 The kernels are compiled with numba on first use when it is importable, as in
-:mod:`dualtape.coloring`.  Without numba (a ``RuntimeWarning`` says so once) the
+:mod:`dualtape.coloring`.  Without numba (the optional ``fast`` extra) the
 colourings are vectorised numpy instead (:mod:`dualtape._coloring_vec`): a distance-2
 colouring by Jones-Plassmann rounds, which is a star and an acyclic colouring but may
 use more colours (the lower bound in the result shows how many more); the substitution
@@ -42,12 +42,12 @@ validity checks) is vectorised numpy.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal, NamedTuple
 
 import numpy as np
 
+from ._accel import Kernels
 from ._coloring_sym_kernels import (
     _acyclic_kernel, _clique_kernel, _graph_kernel, _star_kernel, _substitute_kernel,
 )
@@ -143,41 +143,16 @@ _SOURCES: dict[str, Callable[..., Any]] = {
     "clique": _clique_kernel,
     "star": _star_kernel, "acyclic": _acyclic_kernel, "substitute": _substitute_kernel,
 }
-_compiled: dict[str, Callable[..., Any]] = {}
-
-
-def _kernel(name: str) -> Callable[..., Any]:
-    """Kernel ``name``, jitted by numba on first use when numba works; otherwise the
-    same function as plain Python (with one warning).  Nothing process-wide changes but
-    this cache of compiled functions, which all threads may share."""
-    fn = _compiled.get(name)
-    if fn is None:
-        try:
-            import numba
-            fn = numba.njit(cache=True, nogil=True)(_SOURCES[name])
-        except Exception as e:     # not installed, or broken: never fatal here
-            warnings.warn(f"numba is unusable ({e!r}): dualtape.coloring_sym runs its "
-                          "kernels as plain Python, much slower (pip install numba)",
-                          RuntimeWarning, stacklevel=3)
-            fn = _SOURCES[name]
-        _compiled[name] = fn
-    return fn
+_KERNELS = Kernels("dualtape.coloring_sym", _SOURCES)
 
 
 def _compiled_ok(name: str) -> bool:
     """Whether kernel ``name`` runs compiled (numba imported and jitted it)."""
-    return _kernel(name) is not _SOURCES[name]
+    return _KERNELS.backend() == "numba"
 
 
 def _call(name: str, *args: Any) -> Any:
-    fn = _kernel(name)
-    try:
-        return fn(*args)
-    except Exception:
-        if fn is _SOURCES[name]:
-            raise
-        _compiled[name] = _SOURCES[name]   # a numba that fails to compile: plain Python
-        return _SOURCES[name](*args)
+    return _KERNELS(name, *args)
 
 
 # ---- lower bounds ------------------------------------------------------------------------
