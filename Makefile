@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test bench reproduce paper clean
+.PHONY: test bench reproduce paper package-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,plots]"
+	$(PY) -m pip install --quiet -e ".[test,fast]"
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -31,8 +31,12 @@ paper: $(STAMP)
 	    --css=paper.css $$engine -o paper.pdf && echo "wrote paper/paper.pdf"; \
 	else echo "pandoc is not installed: rendered paper/paper.md only (no PDF)"; fi
 
+# Build the sdist and wheel, install the wheel alone into a fresh venv, smoke-test it.
+package-check:
+	PYTHON=$(PYTHON) .ci/package-check
+
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .hypothesis

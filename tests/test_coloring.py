@@ -8,6 +8,7 @@ import dataclasses
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -375,21 +376,66 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
-# ---- pure-Python kernels agree with the compiled ones ----------------------------------
-def test_python_fallback_kernels_agree(monkeypatch):
+# ---- the numpy/Python kernels agree with the compiled ones -----------------------------
+@pytest.fixture
+def fresh_kernels():
+    """The colouring kernels as in a new process, before and after the test."""
+    C._KERNELS.reset()
+    yield C._KERNELS
+    C._KERNELS.reset()
+
+
+def _arrowhead(n):
+    a = np.eye(n, dtype=bool)
+    a[0, :] = a[:, 0] = True
+    return sp.csr_array(a)
+
+
+def _all_colourings(patterns):
+    return [(f(q, o, seed=5).colors, f(q, o, seed=5).ncolors) for q in patterns
+            for o in ORDERS for f in (color_columns, color_rows)]
+
+
+def test_fallback_kernels_agree_with_compiled(monkeypatch, fresh_kernels):
+    pytest.importorskip("numba")
     p = [sp.csr_array(_random_dense(s, 15, 12, 0.25)) for s in range(4)]
-    compiled = [(f(q, o).colors, f(q, o).ncolors) for q in p for o in ORDERS
-                for f in (color_columns, color_rows)]
+    p += [sp.csr_array(_random_dense(9, 40, 30, 0.1)), _arrowhead(30), tridiagonal(25),
+          sp.csr_array(np.ones((1, 6))), sp.csr_array(np.zeros((4, 3)))]
+    assert fresh_kernels.backend() == "numba"
+    compiled = _all_colourings(p)
+    fresh_kernels.reset()
     monkeypatch.setitem(sys.modules, "numba", None)  # make `import numba` fail
-    monkeypatch.setattr(C, "_kernels", None)
-    monkeypatch.setattr(C, "_backend", None)
-    with pytest.warns(RuntimeWarning, match="numba"):
-        assert C.backend() == "python"
-    plain = [(f(q, o).colors, f(q, o).ncolors) for q in p for o in ORDERS
-             for f in (color_columns, color_rows)]
-    for (c1, n1), (c2, n2) in zip(compiled, plain):
+    assert fresh_kernels.backend() == "python"
+    for (c1, n1), (c2, n2) in zip(compiled, _all_colourings(p)):
         assert n1 == n2
         np.testing.assert_array_equal(c1, c2)
+
+
+def test_without_numba_no_warning_and_hand_derived_colours(monkeypatch, fresh_kernels):
+    monkeypatch.setitem(sys.modules, "numba", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # numba is optional: its absence is not a warning
+        assert C.backend() == "python"
+        _tridiagonal_colours_ok(color_columns(tridiagonal(7), order="natural"))
+        # arrowhead: every column shares row 0, so natural order gives colour j to column j
+        col = color_columns(_arrowhead(6), order="natural")
+    np.testing.assert_array_equal(col.colors, np.arange(6))
+    # degrees in the column-intersection graph of a tridiagonal pattern: 2, 3, 4, ..., 4, 3, 2
+    s = C._csr_structure(tridiagonal(7))
+    adj = tuple(C._common_index_dtype(*C._transpose(s)[2:], s.indptr, s.indices))
+    np.testing.assert_array_equal(C._KERNELS("degree", *adj), [2, 3, 4, 4, 4, 3, 2])
+
+
+def test_fallback_degree_chunks_agree(monkeypatch):
+    from dualtape import _coloring_py as P
+    s = C._csr_structure(sp.csr_array(_random_dense(3, 60, 50, 0.2)))
+    adj = tuple(C._common_index_dtype(*C._transpose(s)[2:], s.indptr, s.indices))
+    whole = P.degree(*adj)
+    monkeypatch.setattr(P, "_CHUNK_WORK", 7)   # many small sparse products
+    np.testing.assert_array_equal(P.degree(*adj), whole)
+    dense = _random_dense(3, 60, 50, 0.2) != 0   # distinct columns sharing a row, by brute force
+    share = (dense.T.astype(int) @ dense.astype(int)) > 0
+    np.testing.assert_array_equal(whole, share.sum(axis=1) - share.diagonal())
 
 
 # ---- scale ------------------------------------------------------------------------------
@@ -442,22 +488,18 @@ def _tridiagonal_colours_ok(coloring):
     np.testing.assert_array_equal(coloring.colors, np.arange(7) % 3)
 
 
-def test_interrupted_backend_import_is_retried(monkeypatch):
+def test_interrupted_backend_import_is_retried(monkeypatch, fresh_kernels):
     numba = pytest.importorskip("numba")
     monkeypatch.setitem(sys.modules, "numba", _Numba(numba))
-    monkeypatch.setattr(C, "_kernels", None)
-    monkeypatch.setattr(C, "_backend", None)
     with pytest.raises(KeyboardInterrupt):
         color_columns(tridiagonal(7), order="natural")
     _tridiagonal_colours_ok(color_columns(tridiagonal(7), order="natural"))
     assert C.backend() == "numba"
 
 
-def test_backend_that_fails_to_compile_falls_back_to_python(monkeypatch):
+def test_backend_that_fails_to_compile_falls_back_to_python(monkeypatch, fresh_kernels):
     numba = pytest.importorskip("numba")
     monkeypatch.setitem(sys.modules, "numba", _Numba(numba, broken=True))
-    monkeypatch.setattr(C, "_kernels", None)
-    monkeypatch.setattr(C, "_backend", None)
     with pytest.warns(RuntimeWarning, match="numba is unusable"):
         _tridiagonal_colours_ok(color_columns(tridiagonal(7), order="natural"))
     assert C.backend() == "python"

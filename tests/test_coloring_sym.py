@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
 from dualtape import coloring_sym as S
+from dualtape._accel import Kernels
 from dualtape.coloring_sym import (
     SymmetricColoring, acyclic_coloring, decompress, is_acyclic_coloring,
     is_star_coloring, seed_matrix, star_coloring,
@@ -109,6 +110,8 @@ def check_decompression(p: Any, col: SymmetricColoring, rng: np.random.Generator
 @pytest.mark.parametrize("n", [2, 3, 7, 100, 100_000])
 @pytest.mark.parametrize("order", ["natural", "largest_first", "smallest_last"])
 def test_arrowhead_two_star_colours(n: int, order: str) -> None:
+    if n * n > S._PYTHON_WORK:
+        pytest.importorskip("numba")   # without it, large graphs take the distance-2 colouring
     p = arrowhead(n)
     col = star_coloring(p, order=order)
     assert col.ncolors == 2 and col.lower_bound == 2
@@ -206,6 +209,7 @@ def test_five_point_stencil() -> None:
 
 def test_tridiagonal_million_is_fast() -> None:
     import time
+    pytest.importorskip("numba")   # without it, large graphs take the distance-2 colouring
     p = band(10**6, 1)
     star_coloring(band(10, 1))     # compile outside the timing
     t = time.perf_counter()
@@ -314,11 +318,26 @@ def test_plain_python_kernels_match_compiled() -> None:
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("p", [stencil(7, 6), arrowhead(40)])
+def test_without_numba_small_graphs_get_the_greedy_colourings(p, monkeypatch) -> None:
+    compiled = [(c.colors, c.ncolors, c.lower_bound) for c in (star_coloring(p),
+                                                                acyclic_coloring(p))]
+    monkeypatch.setattr(S, "_KERNELS", Kernels("test", S._SOURCES))
+    S._KERNELS.use("python")                                    # as if numba were absent
+    plain = [(c.colors, c.ncolors, c.lower_bound, c.order) for c in (star_coloring(p),
+                                                                    acyclic_coloring(p))]
+    for (c1, k1, b1), (c2, k2, b2, order) in zip(compiled, plain):
+        np.testing.assert_array_equal(c1, c2)
+        assert (k1, b1, order) == (k2, b2, "natural")
+
+
 @pytest.mark.parametrize("p", [stencil(7, 6), band(300, 2), arrowhead(40),
                                sp.csr_array(np.triu(np.ones((5, 5))))])
 def test_without_numba_vectorised_distance2(p, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled_graph = S._graph(p)
-    monkeypatch.setattr(S, "_compiled", dict(S._SOURCES))     # as if numba were absent
+    monkeypatch.setattr(S, "_KERNELS", Kernels("test", S._SOURCES))
+    S._KERNELS.use("python")                                    # as if numba were absent
+    monkeypatch.setattr(S, "_PYTHON_WORK", 0)                  # and the graph were large
     g = S._graph(p)
     for a, b in zip(g[1:], compiled_graph[1:]):
         np.testing.assert_array_equal(a, b)

@@ -26,19 +26,23 @@ non-zeros when rows are short, as for banded, stencil and block-diagonal pattern
 smallest free colour is found by a scan that stops after at most (number of forbidden
 colours + 1) steps, which the marking pass has already paid for.
 
-The inner loops are compiled with numba (``@njit(cache=True)``) on first use; numba is
-imported lazily, so ``import dualtape.coloring`` loads only numpy (scipy.sparse is also
-imported on first use). Without numba the same kernels run as plain Python — correct
-but about 50 times slower (a ``RuntimeWarning`` says so once per process).
+With numba installed (the optional ``fast`` extra) the inner loops are compiled
+(``@njit(cache=True)``) on first use; numba is imported lazily, so ``import
+dualtape.coloring`` loads only numpy (scipy.sparse is also imported on first use).
+Without numba, :mod:`dualtape._coloring_py` computes exactly the same colourings with
+vectorised degrees and orders and a greedy loop over per-net colour bit-sets (see
+``benchmarks/bench_coloring.py`` for the times of both).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Union
 
 import numpy as np
+
+from . import _coloring_py
+from ._accel import Kernels
 
 if TYPE_CHECKING:  # pragma: no cover
     import scipy.sparse
@@ -149,7 +153,7 @@ def _common_index_dtype(*arrays: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(a, dtype=dt) for a in arrays]
 
 
-# ---- kernels (plain Python, compiled by numba on first use) ------------------------------
+# ---- kernels (numba subset, compiled on first use; _coloring_py stands in without numba)
 # Notation: the vertices being coloured are "v" (columns for column colouring); each
 # vertex touches a set of "nets" (the rows it has a non-zero in): vptr/vidx is the
 # vertex -> nets adjacency, nptr/nidx the net -> vertices adjacency. Two vertices are
@@ -278,83 +282,40 @@ def _smallest_last_kernel(deg, vptr, vidx, nptr, nidx):  # pragma: no cover - ji
     return order
 
 
-_KERNEL_SOURCES: dict[str, Callable[..., Any]] = {
+_KERNELS = Kernels("dualtape.coloring", {
     "greedy": _greedy_kernel,
     "degree": _degree_kernel,
     "largest_first": _largest_first_kernel,
     "smallest_last": _smallest_last_kernel,
-}
-_kernels: dict[str, Callable[..., Any]] | None = None
-_backend: str | None = None
+}, _coloring_py.FALLBACKS)
 
 
-def _get_kernels() -> dict[str, Callable[..., Any]]:
-    """The kernels, jitted with numba when it is importable (done once, lazily).
-
-    Nothing is cached until the import has finished, so an interrupt (KeyboardInterrupt)
-    during the first import leaves the next call to try again.  A numba that cannot be
-    imported, or that an interrupted import left half-initialised (it then fails on
-    first compile, see :func:`_run`), means the plain-Python kernels, with a warning.
-    """
-    global _kernels, _backend
-    if _kernels is None:
-        try:
-            import numba
-            jitted = {k: numba.njit(cache=True, nogil=True)(f)
-                      for k, f in _KERNEL_SOURCES.items()}
-        except Exception as e:   # ImportError, or a broken install: never fatal here
-            _fall_back(e)
-        else:
-            _kernels, _backend = jitted, "numba"
-    assert _kernels is not None
-    return _kernels
-
-
-def _fall_back(err: BaseException) -> None:
-    global _kernels, _backend
-    if isinstance(err, ImportError) and getattr(err, "name", None) == "numba":
-        why, fix = "numba is not installed", "pip install numba"
-    else:
-        why, fix = f"numba is unusable ({err!r})", "restart the interpreter to retry numba"
-    warnings.warn(f"{why}: dualtape.coloring falls back to a pure-Python greedy loop, "
-                  f"~50x slower ({fix})", RuntimeWarning, stacklevel=4)
-    _kernels, _backend = dict(_KERNEL_SOURCES), "python"
-
-
-def _run(kernels: dict[str, Callable[..., Any]], name: str, *args: Any) -> Any:
-    """Call kernel ``name``; if the compiled one fails (a numba left broken by an
-    interrupted import fails when it first compiles), use the plain-Python one, which
-    is the same code, from now on.  A genuine error in the kernel raises again there."""
-    try:
-        return kernels[name](*args)
-    except Exception as e:
-        if kernels[name] is _KERNEL_SOURCES[name]:
-            raise
-        _fall_back(e)
-        return _KERNEL_SOURCES[name](*args)
+def _get_kernels() -> Kernels:
+    """The colouring kernels: compiled by numba when it is importable (on first use),
+    the numpy/Python versions of :mod:`dualtape._coloring_py` otherwise."""
+    return _KERNELS
 
 
 def backend() -> str:
-    """``"numba"`` if the colouring kernels are compiled, ``"python"`` otherwise."""
-    _get_kernels()
-    assert _backend is not None
-    return _backend
+    """``"numba"`` if the colouring kernels are compiled, ``"python"`` otherwise
+    (numba is the optional ``fast`` extra: ``pip install "dualtape[fast]"``)."""
+    return _KERNELS.backend()
 
 
 # ---- colouring ---------------------------------------------------------------------------
 def _resolve_order(order: Order, nv: int, adj: tuple[np.ndarray, ...],
                    seed: int | np.random.Generator | None,
-                   kernels: dict[str, Callable[..., Any]]) -> tuple[np.ndarray, str]:
+                   kernels: Kernels) -> tuple[np.ndarray, str]:
     if isinstance(order, str):
         if order == "natural":
             return np.arange(nv, dtype=np.int64), order
         if order == "random":
             return np.random.default_rng(seed).permutation(nv).astype(np.int64), order
         if order in ("largest_first", "smallest_last"):
-            deg = _run(kernels, "degree", *adj)
+            deg = kernels("degree", *adj)
             if order == "largest_first":
-                return _run(kernels, "largest_first", deg), order
-            return _run(kernels, "smallest_last", deg, *adj), order
+                return kernels("largest_first", deg), order
+            return kernels("smallest_last", deg, *adj), order
         raise ValueError(f"unknown order {order!r}; expected one of {ORDERS} "
                          "or a permutation array")
     perm = np.asarray(order)
@@ -376,7 +337,7 @@ def _color(vert: _Structure, net: _Structure, kind: Literal["column", "row"],
     kernels = _get_kernels()
     adj = tuple(_common_index_dtype(vert.indptr, vert.indices, net.indptr, net.indices))
     perm, name = _resolve_order(order, nv, adj, seed, kernels)
-    colors, ncolors = _run(kernels, "greedy", perm, *adj)
+    colors, ncolors = kernels("greedy", perm, *adj)
     colors = colors.astype(np.intp, copy=False)
     colors.flags.writeable = False
     return Coloring(colors=colors, ncolors=int(ncolors), lower_bound=lower, kind=kind,

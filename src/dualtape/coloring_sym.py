@@ -30,24 +30,25 @@ Gebremedhin et al. 2007) and looks at the neighbours' neighbourhoods:
 ``O(sum_v deg(v)**2)`` times a nearly constant disjoint-set cost, linear for bounded
 degree (banded, stencil, partially separable patterns), quadratic in a dense row.
 The kernels are compiled with numba on first use when it is importable, as in
-:mod:`dualtape.coloring`.  Without numba (a ``RuntimeWarning`` says so once) the
-colourings are vectorised numpy instead (:mod:`dualtape._coloring_vec`): a distance-2
-colouring by Jones-Plassmann rounds, which is a star and an acyclic colouring but may
-use more colours (the lower bound in the result shows how many more); the substitution
-kernel then runs as plain Python, and is only needed for colourings that are not star
-colourings.  Everything around the
+:mod:`dualtape.coloring`.  Without numba (the optional ``fast`` extra) small graphs
+(``sum_v deg(v)**2`` up to ``_PYTHON_WORK``) run the same kernels as plain Python, with
+the same results; larger ones are coloured by vectorised numpy instead
+(:mod:`dualtape._coloring_vec`): a distance-2 colouring by Jones-Plassmann rounds,
+which is a star and an acyclic colouring but may use more colours (the lower bound in
+the result shows how many more).  The substitution kernel runs as plain Python there,
+and is only needed for colourings that are not star colourings.  Everything around the
 kernels (symmetrising the pattern, edge bookkeeping, lower bounds, direct recovery,
 validity checks) is vectorised numpy.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal, NamedTuple
 
 import numpy as np
 
+from ._accel import Kernels
 from ._coloring_sym_kernels import (
     _acyclic_kernel, _clique_kernel, _graph_kernel, _star_kernel, _substitute_kernel,
 )
@@ -143,41 +144,30 @@ _SOURCES: dict[str, Callable[..., Any]] = {
     "clique": _clique_kernel,
     "star": _star_kernel, "acyclic": _acyclic_kernel, "substitute": _substitute_kernel,
 }
-_compiled: dict[str, Callable[..., Any]] = {}
+_KERNELS = Kernels("dualtape.coloring_sym", _SOURCES)
 
 
-def _kernel(name: str) -> Callable[..., Any]:
-    """Kernel ``name``, jitted by numba on first use when numba works; otherwise the
-    same function as plain Python (with one warning).  Nothing process-wide changes but
-    this cache of compiled functions, which all threads may share."""
-    fn = _compiled.get(name)
-    if fn is None:
-        try:
-            import numba
-            fn = numba.njit(cache=True, nogil=True)(_SOURCES[name])
-        except Exception as e:     # not installed, or broken: never fatal here
-            warnings.warn(f"numba is unusable ({e!r}): dualtape.coloring_sym runs its "
-                          "kernels as plain Python, much slower (pip install numba)",
-                          RuntimeWarning, stacklevel=3)
-            fn = _SOURCES[name]
-        _compiled[name] = fn
-    return fn
+#: Without numba, graphs up to this much work (sum of squared degrees) still run the
+#: greedy kernels, as plain Python, so small problems get the same colourings and lower
+#: bounds whether or not numba is installed; larger ones take the vectorised stand-ins.
+_PYTHON_WORK = 200_000
 
 
 def _compiled_ok(name: str) -> bool:
     """Whether kernel ``name`` runs compiled (numba imported and jitted it)."""
-    return _kernel(name) is not _SOURCES[name]
+    return _KERNELS.backend() == "numba"
+
+
+def _greedy_ok(g: _Graph, name: str) -> bool:
+    """Whether to run the greedy kernel ``name`` on ``g`` (compiled, or small enough)."""
+    if _compiled_ok(name):
+        return True
+    deg = np.diff(g.ptr).astype(np.int64)
+    return int(deg @ deg) <= _PYTHON_WORK
 
 
 def _call(name: str, *args: Any) -> Any:
-    fn = _kernel(name)
-    try:
-        return fn(*args)
-    except Exception:
-        if fn is _SOURCES[name]:
-            raise
-        _compiled[name] = _SOURCES[name]   # a numba that fails to compile: plain Python
-        return _SOURCES[name](*args)
+    return _KERNELS(name, *args)
 
 
 # ---- lower bounds ------------------------------------------------------------------------
@@ -221,8 +211,9 @@ def _clique(g: _Graph) -> int:
     """Size of the largest clique found by growing one greedily around every vertex."""
     if not g.idx.size:
         return 1
-    # without numba the greedy clique search would be a Python loop: 2 (any edge)
-    return int(_call("clique", g.ptr, g.idx)) if _compiled_ok("clique") else 2
+    # without numba and on a large graph the greedy clique search would be a long
+    # Python loop: 2 (any edge)
+    return int(_call("clique", g.ptr, g.idx)) if _greedy_ok(g, "clique") else 2
 
 
 def _has_p4(g: _Graph) -> bool:
@@ -244,7 +235,7 @@ def _color(pattern: Any, method: Method, order: Any, seed: Any) -> SymmetricColo
 
 
 def _color_graph(g: _Graph, method: Method, order: Any, seed: Any) -> SymmetricColoring:
-    if not _compiled_ok(method):
+    if not _greedy_ok(g, method):
         from ._coloring_vec import distance2_coloring
         colors, ncolors = distance2_coloring(g.n, g.ptr, g.idx, seed if seed is not None else 0)
         colors = colors.astype(np.intp, copy=False)

@@ -23,7 +23,7 @@ import traceback
 import types
 from typing import Any, Sequence
 
-__all__ = ["main", "discover", "load_experiment"]
+__all__ = ["main", "discover", "find_experiments", "load_experiment"]
 
 
 def discover(directory: str | os.PathLike) -> dict[str, pathlib.Path]:
@@ -32,6 +32,38 @@ def discover(directory: str | os.PathLike) -> dict[str, pathlib.Path]:
     if not d.is_dir():
         return {}
     return {p.stem: p for p in sorted(d.glob("*.py")) if not p.name.startswith("_")}
+
+
+def find_experiments(given: str | os.PathLike | None) -> tuple[pathlib.Path, str | None]:
+    """The experiments directory to use, and ``None`` or the message saying why there is none.
+
+    ``given`` (``--experiments DIR``) is used as it is.  Otherwise the first of these that
+    holds experiments: ``./experiments``, ``experiments/`` of the nearest enclosing
+    directory with a ``pyproject.toml`` (a checkout, from anywhere inside it), and
+    ``experiments/`` of the checkout this package is imported from (an editable
+    install).  An installed wheel has none of these: the experiments are not in it.
+    """
+    if given is not None:
+        candidates = [pathlib.Path(given)]
+    else:
+        here = pathlib.Path.cwd()
+        roots = [p for p in here.parents if (p / "pyproject.toml").is_file()][:1]
+        roots.append(pathlib.Path(__file__).resolve().parents[3])  # src/dualtape/harness/
+        candidates = [pathlib.Path("experiments")] + [r / "experiments" for r in roots]
+    for c in candidates:
+        if discover(c):
+            return c, None
+    if given is not None:
+        state = "has no experiment files" if candidates[0].is_dir() else "does not exist"
+        why = f"no experiments in {candidates[0]}: the directory {state}"
+    else:
+        places = ", ".join(dict.fromkeys(str(c) for c in candidates))
+        why = f"no experiments found (looked in {places})"
+    return candidates[0], (
+        f"{why}.  The experiments are the scripts experiments/*.py of a checkout of the "
+        "dualtape repository, also shipped in its source distribution (the .tar.gz); "
+        "they are not installed with the package.  Run from a checkout or an unpacked "
+        "sdist, or name the folder with --experiments DIR.")
 
 
 def load_experiment(path: pathlib.Path) -> types.ModuleType:
@@ -179,8 +211,9 @@ def _add_options(p: argparse.ArgumentParser, top: bool) -> None:
     def d(value: Any) -> Any:
         return value if top else argparse.SUPPRESS
 
-    p.add_argument("--experiments", type=pathlib.Path, default=d(pathlib.Path("experiments")),
-                   help="directory of experiment modules (default: ./experiments)")
+    p.add_argument("--experiments", type=pathlib.Path, default=d(None),
+                   help="directory of experiment modules (default: ./experiments, or "
+                        "those of the enclosing checkout)")
     p.add_argument("--results", type=pathlib.Path, default=d(None),
                    help="results directory (default: EXPERIMENTS/results)")
     p.add_argument("--figures", type=pathlib.Path, default=d(None),
@@ -227,6 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "matplotlib.pyplot" not in sys.modules:
         os.environ["MPLBACKEND"] = "Agg"
     args = build_parser().parse_args(argv)
+    args.experiments, missing = find_experiments(args.experiments)
+    if missing:
+        print(missing, file=sys.stderr)
+        return 1
     scale = "quick" if args.quick else "full"
     if args.results is None:
         args.results = args.experiments / "results" / scale
