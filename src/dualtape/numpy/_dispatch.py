@@ -37,6 +37,8 @@ def _no_rule(what: str, args: Sequence) -> TypeError:
 
 
 def _ufunc(op: Callable, uf: np.ufunc, name: str | None = None) -> Callable:
+    mixes = uf is not np.matmul
+
     def f(*args: Any, out: Any = None, where: Any = True, dtype: Any = None,
           **kwargs: Any) -> Any:
         if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
@@ -51,7 +53,9 @@ def _ufunc(op: Callable, uf: np.ufunc, name: str | None = None) -> Callable:
             raise TypeError(f"{uf.__name__}: unsupported keyword arguments {sorted(kwargs)}")
         if dtype is not None:
             args = tuple(_ew.astype(a, dtype) for a in args)
-        if uf is not np.matmul:          # matmul applies sparse constants (sparse_matmul)
+        if mixes and len(args) > 1:
+            # a sparse operator beside a traced value (matmul applies them: sparse_matmul);
+            # alone, it is numpy's business
             for a in args:
                 # traced values, arrays and numbers are decided by one C-level check
                 if not isinstance(a, _NOT_OPERATORS) and _sparse.is_operator(a):
