@@ -234,3 +234,17 @@ def test_recorded_jacobians_and_hessians_equal_eager(transform):
     for y in (x, x * 0.7 + 0.1):
         close(prog(y), tr(y))
     assert prog.stats.rerecords == 0
+
+
+def test_converting_a_recorded_value_to_an_array_raises_as_in_every_mode():
+    # np.asarray of a traced value would drop its derivative, so every mode refuses it;
+    # a recording must too, or a program replayed under a derivative would treat the
+    # converted value as a constant and give a wrong gradient without a word.
+    def f(x):
+        return np.sum(np.asarray(x) * x)
+
+    x = np.array([1.0, 2.0])
+    with pytest.raises(TypeError):
+        dt.grad(f)(x)
+    with pytest.raises(TypeError):
+        dt.record(f, x)

@@ -325,8 +325,9 @@ def record(f: Callable, *args: Any, on_guard: str = "rerecord", max_recordings: 
     What a program holds fixed: arrays ``f`` reads that are not arguments (closures,
     globals) are constants, copied when recorded, so pass what changes as an argument;
     random numbers drawn while recording are constants too.  A value Python reads
-    whole (``numpy.asarray`` of a traced value, ``.primal``) is guarded by its every
-    element, which is right but makes the program record again whenever it changes.
+    whole (``.primal``) is guarded by its every element (``numpy.asarray`` of a traced
+    value raises, as in every mode), which is right but makes the program record again
+    whenever it changes.
     """
     rec = Recording(trace_function(f, args, kwargs))
     return Program(f, rec, on_guard=on_guard, max_recordings=max_recordings)

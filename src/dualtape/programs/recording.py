@@ -10,7 +10,8 @@ adjoint equations as instructions, with no code per rule.
 Whatever the trace lets Python *decide* from a recorded value becomes a guard with its
 outcome: ``bool`` (an ``if``), ``int``/``index`` (a trip count, an index), a
 finiteness check, and, for any other read of the concrete value (``.primal``,
-``numpy.asarray``, positions such as argmax), the value itself.  Replay checks each
+positions such as argmax), the value itself.  ``numpy.asarray`` of a recorded value
+raises, as in every mode: it would drop the derivative.  Replay checks each
 guard where it was taken, so a program is never silently replayed down a path the
 new input would not take.
 """
@@ -28,7 +29,6 @@ import numpy as np
 from .. import registry
 from .._api import flatten, unflatten
 from ..numpy import TracedArray
-from ..numpy import _sparse
 from ..registry import Observer, Trace, Tracer, in_rules, observing
 
 __all__ = ["Guard", "Instr", "RecordTrace", "Recorded", "RecordingError", "trace_function"]
@@ -258,11 +258,6 @@ class Recorded(TracedArray):
 
     def __complex__(self) -> complex:
         return complex(self.primal)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if _sparse.defer_to_reflected(sys._getframe(1)):
-            return _sparse.opaque(self)    # A @ x with A sparse: recorded as a product
-        return np.asarray(self.primal, dtype=dtype)
 
     def _index_value(self) -> Any:
         if self.dtype.kind not in "biu":
