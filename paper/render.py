@@ -36,6 +36,7 @@ def provenance(rows: list[dict[str, Any]]) -> dict[str, Any]:
         return ", ".join(vals) if vals else "unknown"
 
     dates = sorted(str(r["timestamp"])[:10] for r in rows if r.get("timestamp"))
+    loads = sorted(float(r["load"]) for r in rows if isinstance(r.get("load"), (int, float)))
     dirty = any(r.get("dirty") is True for r in rows)
     return {"commit": one("commit")[:12] + (" (with uncommitted changes)" if dirty else ""),
             "date": dates[0] if dates and dates[0] == dates[-1]
@@ -43,7 +44,11 @@ def provenance(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "host": one("host"), "cpu": one("cpu"), "python": one("python"),
             "numpy": one("numpy"), "scipy": one("scipy"), "dualtape": one("dualtape"),
             "blas": one("blas"), "blas_threads": one("blas_threads"), "scale": one("scale"),
-            "rows": len(rows)}
+            "rows": len(rows),
+            # The 1-minute load average while the timed rows were measured.
+            "load_min": loads[0] if loads else "unknown",
+            "load_median": loads[len(loads) // 2] if loads else "unknown",
+            "load_max": loads[-1] if loads else "unknown"}
 
 
 def values(results: pathlib.Path = RESULTS,

@@ -359,3 +359,19 @@ def test_cli_list_run_plot_reproduce(tmp_path):
 
     out = cli("run", "nope")
     assert out.returncode == 2 and "known: tiny" in out.stderr
+
+
+def test_timed_rows_carry_the_load_average_and_it_survives_a_reload(tmp_path, monkeypatch):
+    import dualtape.harness.env as env_mod
+    from dualtape.harness.records import load_records
+
+    monkeypatch.setattr(env_mod.os, "getloadavg", lambda: (2.345, 1.0, 0.5))
+
+    def case(method, n, m):
+        return (lambda x: x + 1.0), (np.ones(n),)
+
+    rows = sweep(case, grid={"n": [2], "m": [1]}, methods=["f"], repeats=1, warmup=0,
+                 name="load", out_dir=tmp_path, progress=False)
+    assert {r["load"] for r in rows} == {2.35}
+    saved = load_records(tmp_path / "load.csv")
+    assert {r["load"] for r in saved} == {2.35} and isinstance(saved[0]["load"], float)

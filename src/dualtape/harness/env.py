@@ -15,7 +15,7 @@ import subprocess
 from typing import Any
 
 __all__ = ["env_metadata", "cpu_model", "thread_count", "git_commit", "git_dirty", "timestamp",
-           "host", "blas", "code_hash", "package_version"]
+           "load_average", "host", "blas", "code_hash", "package_version"]
 
 # The package directory sits inside the repository that holds the measured code.
 _PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[1]
@@ -142,6 +142,16 @@ def git_commit(path: str | os.PathLike | None = None) -> str | None:
 def timestamp() -> str:
     """Current UTC time as ISO 8601 with seconds, e.g. ``"2024-05-01T12:00:00+00:00"``."""
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average (runnable processes), or None where the
+    platform has none.  Saved with each timed row: on a shared machine it says how
+    much other work competed with the measurement."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def env_metadata() -> dict[str, Any]:

@@ -34,7 +34,7 @@ _MEASURED = ("statistic", "time_s", *COUNT_COLUMNS, "peak_bytes", "status", "err
 #: Where a row came from (see ``provenance``).
 PROVENANCE_COLUMNS = ("scale", "source_hash", "params_hash", "dualtape", "commit", "dirty",
                       "code_hash", "python", "numpy", "scipy", "blas", "blas_threads",
-                      "cpu", "host", "threads", "timestamp", "count_key", "time_key")
+                      "cpu", "host", "threads", "timestamp", "load", "count_key", "time_key")
 ENV_COLUMNS = PROVENANCE_COLUMNS  # the name used before provenance had its own module
 
 #: Never parsed as numbers: a short commit hash such as "1234567" or "12e4567" looks
@@ -45,7 +45,7 @@ STRING_COLUMNS = frozenset({"experiment", "method", "statistic", "status", "erro
                             "host", "timestamp", "count_key", "time_key"})
 _INT_COLUMNS = frozenset({*COUNT_COLUMNS, "peak_bytes", "repeats", "warmup", "loops",
                           "blas_threads", "threads"})
-_FLOAT_COLUMNS = frozenset({"time_s", "min_time"})
+_FLOAT_COLUMNS = frozenset({"time_s", "min_time", "load"})
 _BOOL_COLUMNS = frozenset({"dirty"})
 _LIST_COLUMNS = frozenset({"samples"})
 #: Cells that may not be empty in a sweep's row.

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from .env import timestamp
+from .env import load_average, timestamp
 from .progress import progress_bar
 from .provenance import count_key, definition_hashes, run_provenance, time_key
 from .records import COUNT_COLUMNS, STATISTICS, columns_for, load_records, save_records
@@ -218,5 +218,6 @@ def _measure_pair(case: Case, name: str, point: dict[str, Any], method: Any,
                  "timestamp": timestamp()}]
     stats = summarize(m["times"])
     tail = {**m["counts"], "peak_bytes": m["peak_bytes"], "status": "ok",
-            "loops": m["loops"], "samples": m["times"], "timestamp": timestamp()}
+            "loops": m["loops"], "samples": m["times"], "timestamp": timestamp(),
+            "load": load_average()}
     return [{**base, "statistic": s, "time_s": stats[s], **tail} for s in STATISTICS]
