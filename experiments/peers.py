@@ -5,7 +5,10 @@ Two parts, one grid key ``part``:
 
 * ``overhead``: a chain of 200 elementwise operations (tanh, sin, scaling, shifting in
   turn) on a vector of ``size`` 1 or 100, then a sum; the gradient of it, and, as the
-  reference, the plain numpy function.  Reported: time per operation.
+  reference, the plain numpy function.  dualtape's gradient is timed three ways: eager,
+  replayed from a recorded program (``dt.record``) and compiled (``Program.compile``,
+  numba kernels where numba is installed); recording and compiling happen once, before
+  the timed calls, as JAX's ``jit`` compiles once.  Reported: time per operation.
 * ``jacobian``: the function of ``modes_vs_n_m`` at (n, m) = (16, 256) and (256, 16):
   the full Jacobian by forward and by reverse mode in each library.  Reported: which
   mode is faster in each library, i.e. whether each sees the crossover n = m.
@@ -35,7 +38,9 @@ CHAIN = 200
 LIBRARIES = {"dualtape": ("dualtape",), "numpy": ("numpy",), "autograd": ("autograd",),
              "jax": ("jax",), "torch": ("torch",)}
 #: method -> library it needs; the method names say library, mode and derivative.
-OVERHEAD = {"numpy_f": "numpy", "dualtape_grad": "dualtape", "autograd_grad": "autograd",
+OVERHEAD = {"numpy_f": "numpy", "dualtape_grad": "dualtape",
+            "dualtape_replay_grad": "dualtape", "dualtape_compiled_grad": "dualtape",
+            "autograd_grad": "autograd",
             "jax_grad": "jax", "jax_jit_grad": "jax", "torch_grad": "torch",
             "torch_func_grad": "torch"}
 JACOBIAN = {"dualtape_jacfwd": "dualtape", "dualtape_jacrev": "dualtape",
@@ -99,6 +104,10 @@ def _overhead_case(method: str, size: int):
         return chain(np), (x,)
     if method == "dualtape_grad":
         return dt.grad(chain(np)), (x,)
+    if method in ("dualtape_replay_grad", "dualtape_compiled_grad"):
+        # Recorded once here, outside the timed calls, as jit compiles once.
+        prog = dt.record(dt.grad(chain(np)), x)
+        return (prog if method == "dualtape_replay_grad" else prog.compile()), (x,)
     if method == "autograd_grad":
         autograd, anp = _import("autograd")
         return autograd.grad(chain(anp)), (x,)
@@ -184,6 +193,10 @@ def run(quick: bool = True, results_dir="experiments/results", progress=True) ->
 
 TOLERANCES = {
     "dualtape_us_per_op": ("rel", 1.0, "dualtape grad, µs per operation (size 1)"),
+    "dualtape_replay_grad_us_per_op": ("rel", 1.0,
+                                       "replayed dualtape grad, µs per operation (size 1)"),
+    "dualtape_compiled_grad_us_per_op": ("log10", 0.5,
+                                         "compiled dualtape grad, µs per operation (size 1)"),
 }
 
 
@@ -200,6 +213,8 @@ def numbers(records: list[dict], results_dir=None) -> dict:
             if base:
                 out[f"{method}_vs_dualtape"] = t / base
     out["dualtape_us_per_op"] = out.get("dualtape_grad_us_per_op")
+    out["chain"] = CHAIN
+    sees, forward_only = [], []
     for lib in ("dualtape", "jax", "jax_jit", "torch_func"):
         fwd = {(n, m): C.value(med, "time_s", part="jacobian", n=n, m=m,
                                method=f"{lib}_jacfwd") for n, m in ((16, 256), (256, 16))}
@@ -208,12 +223,32 @@ def numbers(records: list[dict], results_dir=None) -> dict:
         if all(v is not None for v in (*fwd.values(), *rev.values())):
             out[f"{lib}_sees_crossover"] = (fwd[(16, 256)] < rev[(16, 256)]
                                             and rev[(256, 16)] < fwd[(256, 16)])
+            if out[f"{lib}_sees_crossover"]:
+                sees.append(LIBRARY_LABELS[lib])
+            elif all(fwd[p] < rev[p] for p in fwd):
+                forward_only.append(LIBRARY_LABELS[lib])
+    # For the text: which libraries' timings show the crossover, and which favour
+    # forward mode on both sides of n = m.
+    out["crossover_libraries"] = _words(sees)
+    out["forward_everywhere_libraries"] = _words(forward_only)
     return out
 
 
-LABELS = {"numpy_f": "numpy f", "dualtape_grad": "dualtape", "autograd_grad": "autograd",
+def _words(names: list[str]) -> str:
+    if not names:
+        return "none"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+LABELS = {"numpy_f": "numpy f", "dualtape_grad": "dualtape",
+          "dualtape_replay_grad": "dualtape replay", "dualtape_compiled_grad": "dualtape compiled",
+          "autograd_grad": "autograd",
           "jax_grad": "JAX eager", "jax_jit_grad": "JAX jit", "torch_grad": "PyTorch eager",
           "torch_func_grad": "torch.func"}
+
+
+LIBRARY_LABELS = {"dualtape": "dualtape", "autograd": "autograd", "jax": "JAX eager",
+                  "jax_jit": "JAX jit", "torch_func": "torch.func"}
 
 
 def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]:
@@ -249,7 +284,8 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
                      [1e3 * y if y is not None else np.nan for y in ys], 0.2, hatch=hatch,
                      color=("tab:blue", "tab:red")[j], alpha=0.6 if k else 1.0,
                      label=f"{mode}, n={n}, m={m}")
-    ax_j.set_xticks(np.arange(len(libs)), libs, rotation=30, ha="right")
+    ax_j.set_xticks(np.arange(len(libs)), [LIBRARY_LABELS[lib] for lib in libs], rotation=30,
+                    ha="right")
     ax_j.set_yscale("log")
     ax_j.set_ylabel("ms per full Jacobian")
     ax_j.set_title("(b) forward vs reverse on both sides of n = m")

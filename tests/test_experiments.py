@@ -63,6 +63,11 @@ def test_peers_are_skipped_cleanly_when_absent(monkeypatch):
     np.testing.assert_allclose(jac(x), fwd(x), rtol=1e-12)
     g, (v,) = peers.case("dualtape_grad", part="overhead", size=3, n=0, m=0)
     assert g(v).shape == (3,)
+    # replayed and compiled gradients agree with the eager one at a new input
+    w = v + 0.1
+    for method in ("dualtape_replay_grad", "dualtape_compiled_grad"):
+        h_, _ = peers.case(method, part="overhead", size=3, n=0, m=0)
+        np.testing.assert_allclose(h_(w), g(w), rtol=1e-12)
     # the chain's gradient vanishes over 200 operations; check a short one
     f = peers.chain(np, 9)
     g = dt.grad(f)
