@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test bench reproduce paper package-check clean
+.PHONY: test bench reproduce paper package-check docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ paper: $(STAMP)
 	    --css=paper.css $$engine -o paper.pdf && echo "wrote paper/paper.pdf"; \
 	else echo "pandoc is not installed: rendered paper/paper.md only (no PDF)"; fi
 
+# The documentation site in docs/_build/html (warnings are errors); no network needed.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "wrote docs/_build/html/index.html"
+
 # Build the sdist and wheel, install the wheel alone into a fresh venv, smoke-test it.
 package-check:
 	PYTHON=$(PYTHON) .ci/package-check
@@ -39,4 +49,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist docs/_build *.egg-info src/*.egg-info .pytest_cache .hypothesis
