@@ -47,13 +47,44 @@ class UserFunction:
 
 
 def defprimitive(name: str | Callable, impl: Callable | None = None) -> Any:
-    """Register ``impl`` (numpy in, numpy out) as a primitive and return a callable that
-    traces in every mode.
+    """Register ``impl`` (numpy in, numpy out) as a new primitive and return a callable
+    that traces in every mode.
 
     Use as ``f = defprimitive("name", impl)``, ``@defprimitive("name")`` or plain
-    ``@defprimitive``.  Attach derivatives with :func:`defjvp` / :func:`defvjp`.  A
-    Python number or list returned by ``impl`` is converted with numpy at this
-    primitive; anything numpy can only hold as an object array is a TypeError.
+    ``@defprimitive``, then attach derivatives with :func:`dualtape.defjvp` and
+    :func:`dualtape.defvjp`.  A primitive is an object, not a name: defining one with
+    the name of a built-in, or defining it again, makes a new primitive and leaves the
+    old one alone.
+
+    Parameters
+    ----------
+    name : str or callable
+        The name shown in reports and error messages, or (used as a plain decorator) the
+        implementation itself, named after it.
+    impl : callable, optional
+        The implementation, called with plain numpy values.
+
+    Returns
+    -------
+    f : callable
+        Applies ``impl`` to plain values; on traced values, records one application of
+        the primitive.  Without rules, differentiating through it raises an error naming
+        it.
+
+    Raises
+    ------
+    TypeError
+        When called, if ``impl`` returns something numpy can only hold as an object array
+        (a Python number or list is converted).
+
+    Examples
+    --------
+    >>> @dt.defprimitive("cube")
+    ... def cube(x):
+    ...     return x ** 3
+    >>> _ = dt.defjvp(cube, lambda t, ans, x: 3 * x ** 2 * t)
+    >>> float(dt.grad(cube)(2.0))                    # reverse mode transposes the JVP
+    12.0
     """
     if callable(name) and impl is None:
         impl, name = name, name.__name__
@@ -212,14 +243,44 @@ def _checked_vjp(name: str, i: int, rule: Callable) -> Callable:
 
 
 def defjvp(f: Any, *rules: Callable | None) -> Any:
-    """Attach forward rules: ``rule_i(t_i, ans, *args) -> contribution of t_i`` to the
-    output tangent (shape of ``ans``, or broadcastable to it where argument i
-    broadcasts).  ``None`` means the output does not depend on argument i.  Returns
-    ``f``.  Reverse mode can use a JVP alone: it transposes it.
+    """Attach forward rules to a primitive made by :func:`dualtape.defprimitive`.
 
-    Each call gets its own copy of ``t_i`` (the rule may update it in place) and
-    read-only views of ``ans`` and ``args``.  A result of the wrong shape or dtype (a
-    complex tangent of a real output) raises an error naming the primitive.
+    ``rule_i(t_i, ans, *args)`` returns the contribution of argument i's tangent to the
+    output tangent.  Reverse mode can use a JVP alone: the rule is linear in ``t_i``, so
+    reverse mode transposes it.  Rules see one direction at a time (vector mode applies
+    them per direction) and should be written with dualtape's or numpy's operations on
+    their arguments, so that they can be differentiated again.
+
+    Parameters
+    ----------
+    f : callable
+        The primitive.
+    *rules : callable or None
+        One per argument of ``f``; ``None`` means the output does not depend on that
+        argument.  Each call gets its own copy of ``t_i`` (the rule may update it in
+        place) and read-only views of ``ans`` and ``args``.
+
+    Returns
+    -------
+    f : callable
+        The same primitive, so that calls can be chained.
+
+    Raises
+    ------
+    ValueError
+        When a rule runs, if its result does not have the output's shape (or a shape
+        broadcastable to it where argument i broadcasts), naming the primitive, the
+        argument and both shapes.
+    TypeError
+        When a rule runs, if its result has another dtype (a complex tangent of a real
+        output).
+
+    Examples
+    --------
+    >>> scaled = dt.defprimitive("scaled", lambda a, x: a * x)
+    >>> _ = dt.defjvp(scaled, lambda t, ans, a, x: t * x, lambda t, ans, a, x: a * t)
+    >>> float(dt.jvp(scaled, (2.0, 3.0), (0.0, 1.0))[1])    # d/dx (a x) = a
+    2.0
     """
     prim = _primitive(f)
 
@@ -232,13 +293,41 @@ def defjvp(f: Any, *rules: Callable | None) -> Any:
 
 
 def defvjp(f: Any, *rules: Callable | None) -> Any:
-    """Attach reverse rules: ``rule_i(g, ans, *args) -> cotangent for argument i``
-    (shape of ``args[i]``; the output's shape is summed back if argument i broadcasts).
-    ``None`` means the output does not depend on argument i.  Returns ``f``.
+    """Attach reverse rules to a primitive made by :func:`dualtape.defprimitive`.
 
-    Each call gets its own copy of ``g`` (the rule may update it in place) and
-    read-only views of ``ans`` and ``args``.  A cotangent of the wrong shape or dtype
-    raises an error naming the primitive and the argument.
+    ``rule_i(g, ans, *args)`` returns the cotangent of argument i: ``g`` times the
+    derivative of the output with respect to that argument.  A primitive with only VJP
+    rules raises a clear error in forward mode.
+
+    Parameters
+    ----------
+    f : callable
+        The primitive.
+    *rules : callable or None
+        One per argument of ``f``; ``None`` means the output does not depend on that
+        argument.  Each call gets its own copy of ``g`` and read-only views of ``ans``
+        and ``args``.
+
+    Returns
+    -------
+    f : callable
+        The same primitive.
+
+    Raises
+    ------
+    ValueError
+        When a rule runs, if the cotangent does not have argument i's shape (the
+        output's shape is summed back if argument i broadcasts), naming the primitive
+        and the argument.
+    TypeError
+        When a rule runs, if the cotangent's dtype is not the argument's.
+
+    Examples
+    --------
+    >>> softsign = dt.defprimitive("softsign", lambda x: x / (1 + np.abs(x)))
+    >>> _ = dt.defvjp(softsign, lambda g, ans, x: g / (1 + np.abs(x)) ** 2)
+    >>> dt.grad(lambda x: np.sum(softsign(x)))(np.array([0.0, 1.0]))
+    array([1.  , 0.25])
     """
     prim = _primitive(f)
 
@@ -252,9 +341,25 @@ def defvjp(f: Any, *rules: Callable | None) -> Any:
 
 # ---- stop_gradient ---------------------------------------------------------------------
 def stop_gradient(x: Any) -> Any:
-    """``x`` unchanged as a value, with derivative zero in every mode and at every order
-    (also under nested derivatives: it stops every one of them).  ``x`` is an array or a
-    pytree of arrays (tuples, lists, dicts); the result has its structure.  Sparsity
-    detection sees no dependence through it."""
+    """``x`` unchanged as a value, with derivative zero in every mode and at every order.
+
+    Under nested derivatives it stops every one of them.  Sparsity detection sees no
+    dependence through it.
+
+    Parameters
+    ----------
+    x : array_like or pytree
+        An array or a pytree of arrays (tuples, lists, dicts).
+
+    Returns
+    -------
+    out : array or pytree
+        The values of ``x``, with its structure, as constants.
+
+    Examples
+    --------
+    >>> float(dt.grad(lambda x: x * dt.stop_gradient(x))(3.0))   # d/dx (x c) with c = x
+    3.0
+    """
     leaves, tree = flatten(x)
     return unflatten(tree, [stop_gradient_p(v) for v in leaves])

@@ -27,18 +27,44 @@ __all__ = ["custom_vjp", "custom_jvp", "CustomFunction"]
 # ---- custom_vjp / custom_jvp -----------------------------------------------------------
 def custom_vjp(fun: Callable | None = None, *,
                nondiff_argnums: Sequence[int] = ()) -> Any:
-    """Decorator, as in JAX: ``@dt.custom_vjp def f(x, ...)``, then
-    ``f.defvjp(f_fwd, f_bwd)``.
+    """Decorator for a function with its own reverse rule, as in JAX.
 
+    ``@dt.custom_vjp def f(x, ...)``, then ``f.defvjp(f_fwd, f_bwd)`` with
     ``f_fwd(*args) -> (out, residuals)`` (residuals: any pytree of arrays) and
-    ``f_bwd(residuals, g) -> tuple`` with one cotangent per argument of f (a pytree
-    like that argument; None for zero).  Arguments and outputs may be pytrees.  Reverse
-    mode runs f_fwd once and f_bwd in the sweep; higher orders differentiate f_bwd.
-    Forward mode (jvp, jacfwd, linearize, make_hvp, the default forward-over-reverse
-    hessian) raises NotImplementedError naming f, unlike JAX's silence about it, unless
-    a forward rule is added with ``f.defjvp(rule)`` too: then both modes use their own
-    rule.  ``nondiff_argnums``: arguments passed through as they are (not traced; any
-    Python object), and handed first to the rules: ``f_bwd(*nondiff, res, g)``.
+    ``f_bwd(residuals, g) -> tuple`` with one cotangent per argument of ``f`` (a pytree
+    like that argument; ``None`` for zero).  Reverse mode runs ``f_fwd`` once and
+    ``f_bwd`` in the sweep; higher orders differentiate ``f_bwd``.  Unlike JAX, a forward
+    rule may be added with ``f.defjvp(rule)`` too: each mode then uses its own rule.
+
+    Parameters
+    ----------
+    fun : callable, optional
+        The function (when used as ``@dt.custom_vjp``).  Arguments and outputs may be
+        pytrees.
+    nondiff_argnums : sequence of int, default ()
+        Arguments passed through as they are (not traced; any Python object) and handed
+        first to the rules: ``f_bwd(*nondiff, res, g)``.
+
+    Returns
+    -------
+    f : CustomFunction
+        Calls ``fun``; differentiated through the rule(s) given.
+
+    Raises
+    ------
+    NotImplementedError
+        In forward mode (``jvp``, ``jacfwd``, ``linearize``, ``make_hvp``, the default
+        forward-over-reverse ``hessian``), naming ``f``, unless ``f.defjvp`` gave a forward
+        rule.
+
+    Examples
+    --------
+    >>> @dt.custom_vjp
+    ... def clip_gradient(x):
+    ...     return x
+    >>> clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (np.clip(g, -1, 1),))
+    >>> dt.grad(lambda x: np.sum(clip_gradient(10.0 * x)))(np.ones(2))   # clipped, then x10
+    array([10., 10.])
     """
     if fun is None:
         return lambda f: CustomFunction(f, nondiff_argnums, "custom_vjp")
@@ -47,14 +73,46 @@ def custom_vjp(fun: Callable | None = None, *,
 
 def custom_jvp(fun: Callable | None = None, *,
                nondiff_argnums: Sequence[int] = ()) -> Any:
-    """Decorator, as in JAX: ``@dt.custom_jvp def f(x, ...)``, then
-    ``f.defjvp(rule)`` (also usable as ``@f.defjvp``), with
-    ``rule(primals, tangents) -> (out, tangent_out)``: primals and tangents are tuples
-    with one entry per argument (pytrees like them; a zero tangent is passed as zeros).
-    The rule must be linear in the tangents and written with numpy operations: reverse
-    mode transposes it (one reverse sweep over the rule per output cotangent), so both
-    modes work from it.  ``f.defvjp(fwd, bwd)`` adds a reverse rule used instead.
-    ``nondiff_argnums`` as for :func:`custom_vjp`: ``rule(*nondiff, primals, tangents)``.
+    """Decorator for a function with its own forward rule, as in JAX.
+
+    ``@dt.custom_jvp def f(x, ...)``, then ``f.defjvp(rule)`` (also usable as
+    ``@f.defjvp``) with ``rule(primals, tangents) -> (out, tangent_out)``: primals and
+    tangents are tuples with one entry per argument (pytrees like them; a zero tangent
+    is passed as zeros).  The rule must be linear in the tangents and written with
+    numpy operations: reverse mode transposes it (one reverse sweep over the rule per
+    output cotangent), so both modes work from it.  ``f.defvjp(fwd, bwd)`` adds a
+    reverse rule that reverse mode uses instead.
+
+    Parameters
+    ----------
+    fun : callable, optional
+        The function (when used as ``@dt.custom_jvp``).
+    nondiff_argnums : sequence of int, default ()
+        Arguments passed through as they are (not traced; any Python object) and handed
+        first to the rule: ``rule(*nondiff, primals, tangents)``.
+
+    Returns
+    -------
+    f : CustomFunction
+        Calls ``fun``; differentiated through the rule(s) given with ``f.defjvp`` /
+        ``f.defvjp``.
+
+    Raises
+    ------
+    TypeError
+        When differentiated before a rule is given.
+
+    Examples
+    --------
+    >>> @dt.custom_jvp
+    ... def safe_log1p(x):
+    ...     return np.log1p(x)
+    >>> @safe_log1p.defjvp
+    ... def _(primals, tangents):
+    ...     (x,), (t,) = primals, tangents
+    ...     return safe_log1p(x), t / (1 + x)
+    >>> float(dt.grad(safe_log1p)(1.0))              # reverse mode from the JVP rule
+    0.5
     """
     if fun is None:
         return lambda f: CustomFunction(f, nondiff_argnums, "custom_jvp")

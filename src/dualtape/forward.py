@@ -112,15 +112,42 @@ def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence,
         has_aux: bool = False) -> tuple:
-    """Push ``tangents`` forward through ``f`` at ``primals``.
+    """Push ``tangents`` forward through ``f`` at ``primals`` (one forward pass).
 
-    ``primals`` and ``tangents`` are tuples (or lists), one entry per argument of ``f``
-    (arrays, or lists/tuples/dicts of arrays), with matching structure and shapes.  A
-    tangent array must have its primal's dtype (float32 on float64, or complex on real,
-    is a TypeError); Python numbers and lists are converted to the primal's dtype.
-    Returns ``(out, out_tangent)`` with ``out_tangent`` shaped like ``out``.  With
-    ``has_aux=True`` f returns ``(out, aux)`` and jvp returns ``(out, out_tangent, aux)``,
-    aux with this derivative's traced values replaced by their values.
+    Parameters
+    ----------
+    f : callable
+        A function of arrays (or lists/tuples/dicts of arrays).
+    primals : tuple or list
+        One entry per argument of ``f``: arrays, numbers, or pytrees of them.
+    tangents : tuple or list
+        Same structure and shapes as ``primals``.  A tangent array must have its
+        primal's dtype; Python numbers and lists are converted to it.
+    has_aux : bool, default False
+        ``f`` returns ``(out, aux)``; ``aux`` is returned with this derivative's traced
+        values replaced by their values.
+
+    Returns
+    -------
+    out : array or pytree
+        ``f(*primals)``.
+    out_tangent : array or pytree
+        ``J @ tangents``, shaped like ``out``.
+    aux : object
+        Only with ``has_aux=True``: ``(out, out_tangent, aux)``.
+
+    Raises
+    ------
+    TypeError
+        If ``primals`` or ``tangents`` is not a tuple or list, if their structures differ,
+        or if a tangent's dtype differs from its primal's (float32 on float64, complex on
+        real).
+
+    Examples
+    --------
+    >>> out, t = dt.jvp(lambda x, y: x * np.sin(y), (2.0, 0.0), (1.0, 1.0))
+    >>> float(out), float(t)                  # sin(y) + x cos(y) at (2, 0)
+    (0.0, 2.0)
     """
     for name, v in (("primals", primals), ("tangents", tangents)):
         if not isinstance(v, (tuple, list)):
@@ -168,15 +195,43 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
            chunk_size: int | None = None, has_aux: bool = False) -> Callable:
     """The Jacobian of ``f`` by vector-mode forward passes.
 
-    Returns ``jac(*args, **kwargs)`` (keyword arguments are passed to f, not
-    differentiated).  For array input and output, ``J.shape == out.shape + arg.shape``.
-    Arguments and outputs may be pytrees (nested tuples, lists, dicts, namedtuples;
-    ``None`` is an empty subtree), with JAX's nesting: ``J[out_path][in_path]`` has shape
-    ``out_leaf.shape + in_leaf.shape``; for a tuple ``argnums`` each output leaf holds a
-    tuple with one entry per argument.  Every leaf of every argument is seeded as one
-    vector of n numbers, ``chunk_size`` directions per pass (None: all n at once), so
-    the cost is ceil(n / chunk_size) passes.  With ``has_aux=True`` f returns
-    ``(out, aux)`` and jac returns ``(J, aux)``.
+    Every leaf of every selected argument is seeded as one vector of n numbers,
+    ``chunk_size`` directions per pass, so the cost is ``ceil(n / chunk_size)`` passes
+    (one when ``chunk_size`` is None).
+
+    Parameters
+    ----------
+    f : callable
+        A function of arrays or pytrees (nested tuples, lists, dicts, namedtuples;
+        ``None`` is an empty subtree).
+    argnums : int or sequence of int, default 0
+        The argument(s) to differentiate.
+    chunk_size : int, optional
+        Directions carried per pass (None: all n at once).
+    has_aux : bool, default False
+        ``f`` returns ``(out, aux)`` and ``jac`` returns ``(J, aux)``.
+
+    Returns
+    -------
+    jac : callable
+        ``jac(*args, **kwargs)`` (keyword arguments go to ``f``, not differentiated)
+        returns J with ``J.shape == out.shape + arg.shape`` for array input and output.
+        Pytrees nest as in JAX: ``J[out_path][in_path]`` has shape
+        ``out_leaf.shape + in_leaf.shape``; for a tuple ``argnums`` each output leaf holds
+        a tuple with one entry per argument.
+
+    Raises
+    ------
+    TypeError
+        If a differentiated input is an integer or boolean array.
+
+    Examples
+    --------
+    >>> J = dt.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0, 3.0]))
+    >>> J
+    array([[2., 0., 0.],
+           [0., 4., 0.],
+           [0., 0., 6.]])
     """
     @wraps(f)
     def jac(*args: Any, **kwargs: Any) -> Any:

@@ -58,31 +58,66 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0,
             sparsity: Any = "global", method: str = "star", order: str = "auto") -> Callable:
     """The Hessian of ``f``, as ``outer(inner(f))`` for ``mode`` = "outer-over-inner".
 
-    Returns ``h(*args, **kwargs)`` (keyword arguments are passed to f, not
-    differentiated) with ``h(x).shape == out.shape + x.shape + x.shape`` (for a scalar
-    ``f``: ``x.shape * 2``).  Pytree arguments nest as in JAX: for a dict ``x``,
-    ``h(x)[a][b]`` has shape ``out.shape + x[a].shape + x[b].shape``; for a tuple
-    ``argnums``, ``h(*args)[i][j]`` is the block of arguments i and j.  With
-    ``has_aux=True`` f returns ``(out, aux)`` and h returns ``(H, aux)``.
-    Forward-over-reverse (the default) costs one
-    reverse sweep per forward direction.  ``chunk_size`` bounds the directions the outer
-    mode carries at once: with an inner forward mode the intermediate values hold
-    outer x inner x n numbers, n^3 for a dense Hessian, unless chunked.
+    Forward-over-reverse (the default) costs one reverse sweep per forward direction.
+    Any mode nests over any mode, so all four compositions give the same matrix.
 
-    ``structure``:
-      * "full" (default): the dense array above.
-      * "sparse": for a scalar ``f`` and one ``argnums``: a symmetric
-        ``scipy.sparse.csr_array`` of shape ``(x.size, x.size)`` (C order), by
-        colouring and one forward-over-reverse pass carrying one direction per colour.
-        ``method``: "star" (direct recovery, exact to the rounding of the products) or
-        "acyclic" (fewer colours, recovery by substitution: each entry also carries
-        the rounding of the subtractions along its two-coloured tree).
-        ``sparsity``: "global", "local" or a boolean ``(n, n)`` pattern.  ``order``:
-        the colouring's vertex order; "auto" tries natural order and, unless that
-        reached the lower bound, smallest-last.
-      * "auto": sparse when the pattern is sparse enough to pay (density below
-        ``AUTO_DENSITY`` and fewer colours than ``n``), else the dense array.
-    ``return_info=True``: ``h`` returns ``(H, info)``, see :class:`HessianInfo`.
+    Parameters
+    ----------
+    f : callable
+        A function of arrays or pytrees; scalar-valued for ``structure="sparse"``.
+    argnums : int or sequence of int, default 0
+        The argument(s) to differentiate.
+    mode : {"fwd-over-rev", "rev-over-rev", "fwd-over-fwd", "rev-over-fwd"}
+        The two modes, outer first.  Default "fwd-over-rev".
+    chunk_size : int, optional
+        Bounds the directions the outer mode carries at once: with an inner forward mode
+        the intermediate values hold outer x inner x n numbers, n^3 for a dense Hessian,
+        unless chunked.
+    has_aux : bool, default False
+        ``f`` returns ``(out, aux)`` and ``h`` returns ``(H, aux)`` (dense Hessians only).
+    structure : {"full", "sparse", "auto"}, default "full"
+        "sparse": for a scalar ``f`` and one ``argnums``, by symmetric colouring and one
+        forward-over-reverse pass carrying one direction per colour.  "auto": sparse when
+        the pattern is sparse enough to pay (density below ``AUTO_DENSITY`` and fewer
+        colours than n), else dense.
+    return_info : bool, default False
+        ``h`` returns ``(H, info)``, see :class:`HessianInfo`.
+    sparsity : {"global", "local"} or boolean array of shape (n, n), default "global"
+        The Hessian pattern, for sparse structures.
+    method : {"star", "acyclic"}, default "star"
+        "star": direct recovery, exact to the rounding of the products.  "acyclic": fewer
+        colours, recovery by substitution, which adds the rounding of the subtractions
+        along each entry's two-coloured tree.
+    order : str, default "auto"
+        The colouring's vertex order; "auto" tries natural order and, unless that reached
+        the lower bound, smallest-last.
+
+    Returns
+    -------
+    h : callable
+        ``h(*args, **kwargs)`` (keyword arguments go to ``f``, not differentiated).
+        Dense: ``h(x).shape == out.shape + x.shape + x.shape`` (``x.shape * 2`` for a
+        scalar ``f``); for a dict ``x``, ``h(x)[a][b]`` has shape ``out.shape + x[a].shape
+        + x[b].shape``; for a tuple ``argnums``, ``h(*args)[i][j]`` is the block of
+        arguments i and j.  Sparse: a symmetric ``scipy.sparse.csr_array`` of shape
+        ``(x.size, x.size)`` (C order).
+
+    Raises
+    ------
+    ValueError
+        For an unknown mode, structure or method; ``structure="sparse"`` with a non-scalar
+        ``f`` or several ``argnums``.
+
+    Examples
+    --------
+    >>> f = lambda x: x[0] ** 2 * x[1] + np.sin(x[1])
+    >>> dt.hessian(f)(np.array([1.0, 0.0]))
+    array([[0., 2.],
+           [2., 0.]])
+    >>> rosen = lambda x: np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    >>> H, info = dt.hessian(rosen, structure="sparse", return_info=True)(np.ones(100))
+    >>> H.shape, H.nnz, info.colors             # tridiagonal: 3 products, not 100
+    ((100, 100), 298, 3)
     """
     try:
         outer, inner = HESSIAN_MODES[mode]
@@ -202,8 +237,37 @@ def compressed_hessian(fx: Callable, x: np.ndarray, g: Any, col: Any,
 
 
 def hvp(f: Callable, x: Any, v: Any) -> Any:
-    """The Hessian-vector product H(x) v of a scalar ``f``, by forward-over-reverse,
-    without forming H.  ``x`` and ``v`` have the same shape; so does the result."""
+    """The Hessian-vector product ``H(x) v`` of a scalar ``f``, by forward-over-reverse,
+    without forming H.
+
+    Costs about one gradient evaluation carrying one tangent.  For many products at
+    one point, :func:`dualtape.make_hvp` records the gradient once.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar-valued.
+    x : array_like
+        The point.
+    v : array_like
+        The direction, shaped like ``x``.
+
+    Returns
+    -------
+    Hv : ndarray
+        Shaped like ``x``.
+
+    Raises
+    ------
+    TypeError
+        If ``f`` does not return one element.
+
+    Examples
+    --------
+    >>> f = lambda x: np.sum(x ** 3)                 # H = diag(6 x)
+    >>> dt.hvp(f, np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([ 6., 12.])
+    """
     check_input(x, "hvp")
     check_input(v, "hvp")
     vg = _value_and_grad(checked(f, "hvp"), 0, "hvp", False)
@@ -213,11 +277,35 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
 def make_hvp(f: Callable, argnums: int = 0) -> Callable:
     """Curried Hessian-vector products of a scalar ``f`` at one point.
 
-    ``make_hvp(f)(*args, **kwargs)`` records the gradient of f with respect to
-    ``args[argnums]`` (an array or a pytree of arrays) once and returns ``hvp(v)``:
-    ``H v`` for a ``v`` shaped like that argument, by a forward pass over the gradient's
-    recording (:func:`dualtape.linearize` of the gradient), so neither f nor its
-    gradient runs again for each v.  Keyword arguments are passed to f.
+    ``make_hvp(f)(*args, **kwargs)`` records the gradient of ``f`` with respect to
+    ``args[argnums]`` once and returns ``hvp(v)``, a forward pass over that recording
+    (:func:`dualtape.linearize` of the gradient), so neither ``f`` nor its gradient runs
+    again for each ``v``.  Keyword arguments are passed to ``f``.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar-valued.
+    argnums : int, default 0
+        The argument to differentiate (an array or a pytree of arrays).
+
+    Returns
+    -------
+    at : callable
+        ``at(*args, **kwargs)`` returns ``hvp``, with ``hvp(v) = H v`` shaped like
+        ``args[argnums]`` for a ``v`` shaped like it.
+
+    Raises
+    ------
+    NotImplementedError
+        If ``f`` calls a :func:`dualtape.custom_vjp` function without a forward rule.
+
+    Examples
+    --------
+    >>> f = lambda x: x[0] * x[1] ** 2
+    >>> hvp = dt.make_hvp(f)(np.array([1.0, 2.0]))   # H = [[0, 2 x1], [2 x1, 2 x0]]
+    >>> hvp(np.array([1.0, 0.0])), hvp(np.array([0.0, 1.0]))
+    (array([0., 4.]), array([4., 2.]))
     """
     if not isinstance(argnums, int):
         raise TypeError(f"make_hvp: argnums must be one int, not {argnums!r}")

@@ -556,26 +556,13 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
              return_info: bool = False, chunk_size: int | None = None,
              sparse_format: str = "csr", sparsity: Any = "global",
              order: str = "auto", cost_ratio: float | None = None) -> Any:
-    """The Jacobian of ``f`` (one array in, one array out) at ``x`` (a float or complex
-    array; integer and boolean inputs raise ``TypeError``, as in ``jacfwd``).
+    """The Jacobian of ``f`` (one array in, one array out) at ``x``: full, diagonal or
+    sparse, by the cheapest mode.
 
-    ``structure``:
-      * "full": a dense array, ``J.shape == out.shape + x.shape``.
-      * "diagonal": for elementwise maps (n == m): one pass with an all-ones direction;
-        a 1-D array of length n (or ``scipy.sparse.dia_array`` with
-        ``sparse_format="dia"``).  Raises ``ValueError`` if the detected pattern is not
-        diagonal, so it never returns a wrong diagonal.
-      * "sparse": a ``scipy.sparse.csr_array`` of shape ``(out.size, x.size)`` (C order),
-        exact: detect, colour, compressed vector-mode passes, decompress.
-      * "auto": sparse when the detected pattern is sparse enough to pay, else full.
-    ``mode``: "fwd", "rev" or "auto" (the planner picks the cheapest).
-    ``sparsity``: "global", "local", or a precomputed boolean pattern (m, n).
-    ``chunk_size``: directions per sweep, for every strategy (None: all in one sweep).
-    ``cost_ratio``: one reverse direction's cost over one forward direction's (None:
-    counted on ``f``, see :func:`reverse_cost`).  ``order``: the colouring's vertex
-    order ("natural", "largest_first", ...); "auto" colours in natural order and tries
-    largest-first only when that did not reach the lower bound.
-    ``return_info=True`` returns ``(J, info)``; see :class:`JacobianInfo`.
+    A call plans (sparsity detection, colouring, pricing the modes), then executes.
+    ``f`` is evaluated once for ``structure="full"`` (``mode="fwd"`` with a
+    ``chunk_size``: once per sweep, as in ``jacfwd``), plus once for sparsity detection
+    otherwise.
 
     With ``structure="full"``, ``x`` and f's output may be pytrees (nested tuples,
     lists, dicts, namedtuples; ``None`` is an empty subtree): J nests as in JAX,
@@ -583,8 +570,66 @@ def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *
     are planned and computed as one vector in and one vector out (the numbers n and m
     in ``info`` count all leaves); their dtypes are promoted to a common one.
 
-    f is evaluated once for ``structure="full"`` (``mode="fwd"`` with a ``chunk_size``:
-    once per sweep, as in ``jacfwd``), plus once for sparsity detection otherwise.
+    Parameters
+    ----------
+    f : callable
+        ``f(x)`` returns an array (a pytree with ``structure="full"``).
+    x : array_like
+        A float or complex array, shape ``(n,)`` or any shape.
+    mode : {"auto", "fwd", "rev"}, default "auto"
+        "auto": the planner prices forward and reverse (and, for sparse structures,
+        compressed and bidirectional strategies) and runs the cheapest.
+    structure : {"full", "diagonal", "sparse", "auto"}, default "full"
+        "full": a dense array.  "diagonal": for elementwise maps (n == m), one pass with
+        an all-ones direction.  "sparse": detect, colour, compressed vector-mode passes,
+        decompress; exact.  "auto": sparse when the detected pattern is sparse enough to
+        pay, else full.
+    return_info : bool, default False
+        Also return a :class:`JacobianInfo` saying what ran and why.
+    chunk_size : int, optional
+        Directions per sweep, for every strategy (None: all in one sweep).
+    sparse_format : {"csr", "dia", ...}, default "csr"
+        The scipy.sparse format of a sparse or diagonal result.
+    sparsity : {"global", "local"} or boolean array of shape (m, n), default "global"
+        How to find the pattern: valid for every input ("global"), at this ``x`` only
+        ("local"), or the given pattern.
+    order : str, default "auto"
+        The colouring's vertex order ("natural", "largest_first", ...); "auto" colours in
+        natural order and tries largest-first only when that did not reach the lower
+        bound.
+    cost_ratio : float, optional
+        One reverse direction's cost over one forward direction's (None: counted on
+        ``f``, see :func:`dualtape.jacobian.reverse_cost`).
+
+    Returns
+    -------
+    J : ndarray, scipy.sparse.csr_array or pytree
+        "full": ``J.shape == out.shape + x.shape``.  "diagonal": a 1-D array of length n
+        (a ``scipy.sparse.dia_array`` with ``sparse_format="dia"``).  "sparse": a
+        ``csr_array`` of shape ``(out.size, x.size)``, indices in C order.
+    info : JacobianInfo
+        Only with ``return_info=True``: ``(J, info)``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is an integer or boolean array, or a pytree with a structure other than
+        "full".
+    ValueError
+        With ``structure="diagonal"`` if the detected pattern is not diagonal (it never
+        returns a wrong diagonal); for an unknown mode or structure.
+
+    Examples
+    --------
+    >>> def f(x):                                  # f_i = x_i^2 - x_{i+1}
+    ...     return x[:-1] ** 2 - x[1:]
+    >>> J, info = dt.jacobian(f, np.arange(5.0), structure="sparse", return_info=True)
+    >>> J.shape, J.nnz, info.colors                # (m, n), 2 entries a row, 2 colours
+    ((4, 5), 8, 2)
+    >>> J.toarray()[0]
+    array([ 0., -1.,  0.,  0.,  0.])
+    >>> dt.jacobian(np.tanh, np.zeros(3), structure="diagonal")
+    array([1., 1., 1.])
     """
     fc = _Calls(checked(f, "jacobian"))
     if structure != "full" and isinstance(x, (tuple, list, dict)):

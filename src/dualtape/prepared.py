@@ -78,17 +78,48 @@ def prepare_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "
                      chunk_size: int | None = None, sparse_format: str = "csr",
                      sparsity: Any = "global", order: str = "auto",
                      cost_ratio: float | None = None) -> PreparedJacobian:
-    """Plan the Jacobian of ``f`` (one array in, one array out) for inputs shaped like
-    ``x`` once; the returned :class:`PreparedJacobian` ``prep(x_new)`` gives what
-    ``dt.jacobian(f, x_new, mode, structure, ...)`` gives, without detecting, checking
-    or colouring again.
+    """Plan the Jacobian of ``f`` (one array in, one array out) once, for inputs shaped
+    like ``x``.
 
-    Arguments as for :func:`dualtape.jacobian`.  ``x`` is only used to plan (its shape,
-    dtype and, for ``mode="auto"``, one counted pass to price the modes); ``prep``
-    refuses inputs of another shape or dtype with a ``ValueError``.
-    ``sparsity="local"`` raises ``ValueError``: a local pattern holds at ``x`` only.
-    f is evaluated once per forward sweep (once per call without ``chunk_size``), or
-    recorded once per call in reverse mode.
+    Sparsity detection, the diagonal check, colouring, pricing the modes, the seed
+    directions and the CSR index structure are done here, once; the returned
+    :class:`PreparedJacobian` ``prep(x_new)`` gives what ``dt.jacobian(f, x_new, mode,
+    structure, ...)`` gives, running only the (compressed) passes.  f is evaluated once
+    per forward sweep (once per call without ``chunk_size``), or recorded once per call
+    in reverse mode.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)`` returns an array.
+    x : array_like
+        Used only to plan: its shape, dtype and, for ``mode="auto"``, one counted pass to
+        price the modes.
+    mode, structure, chunk_size, sparse_format, sparsity, order, cost_ratio
+        As for :func:`dualtape.jacobian`.
+
+    Returns
+    -------
+    prep : PreparedJacobian
+        A function of x alone: ``prep(x_new)`` returns J (shapes as for
+        :func:`dualtape.jacobian`), ``prep(x_new, return_info=True)`` returns
+        ``(J, info)``.
+
+    Raises
+    ------
+    ValueError
+        With ``sparsity="local"`` (a local pattern holds at ``x`` only); from ``prep`` for
+        an input of another shape or dtype, naming both.
+
+    Examples
+    --------
+    >>> f = lambda x: np.sin(x[1:]) * x[:-1]
+    >>> prep = dt.prepare_jacobian(f, np.ones(6), structure="sparse")
+    >>> J = prep(np.linspace(0.0, 1.0, 6))
+    >>> J.shape, J.nnz
+    ((5, 6), 10)
+    >>> np.allclose(J.toarray(), dt.jacfwd(f)(np.linspace(0.0, 1.0, 6)))
+    True
     """
     if isinstance(sparsity, str) and sparsity == "local":
         raise ValueError(
@@ -143,11 +174,42 @@ def prepare_hessian(f: Callable, x: Any, *, sparsity: Any = "global", method: st
                     order: str = "auto") -> PreparedHessian:
     """Plan the sparse Hessian of a scalar ``f`` once, for inputs shaped like ``x``.
 
-    Detects the Hessian pattern (``sparsity="global"``, or a boolean (n, n) pattern you
-    state holds everywhere; ``"local"`` is refused: a pattern seen at one point may miss
-    entries at another), colours it (``method`` "star" or "acyclic") and returns a
-    :class:`PreparedHessian`, a function of x alone, e.g. for
-    ``scipy.optimize.minimize(..., hess=prep)``.
+    Detects the Hessian pattern, colours it and returns a :class:`PreparedHessian`, a
+    function of x alone (for example ``scipy.optimize.minimize(..., hess=prep)``); each
+    call is one forward-over-reverse pass and the recovery.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar-valued.
+    x : array_like
+        Used only to plan: its shape and dtype.
+    sparsity : "global" or boolean array of shape (n, n), default "global"
+        A pattern you pass is your statement that it holds everywhere.
+    method : {"star", "acyclic"}, default "star"
+        As for :func:`dualtape.hessian`.
+    order : str, default "auto"
+        The colouring's vertex order.
+
+    Returns
+    -------
+    prep : PreparedHessian
+        ``prep(x_new)`` returns a symmetric ``scipy.sparse.csr_array`` of shape
+        ``(x.size, x.size)``; ``prep(x_new, return_info=True)`` returns ``(H, info)``.
+
+    Raises
+    ------
+    ValueError
+        With ``sparsity="local"`` (a pattern seen at one point may miss entries at
+        another); from ``prep`` for an input of another shape or dtype.
+
+    Examples
+    --------
+    >>> f = lambda x: np.sum(x ** 4) + np.sum(x[1:] * x[:-1])
+    >>> prep = dt.prepare_hessian(f, np.zeros(50))
+    >>> H = prep(np.ones(50))
+    >>> H.shape, H.nnz, float(H[0, 0]), float(H[0, 1])   # 12 x^2 on the diagonal, 1 beside it
+    ((50, 50), 148, 12.0, 1.0)
     """
     from .higher import _colour, _symmetric_graph
     if isinstance(sparsity, str) and sparsity != "global":

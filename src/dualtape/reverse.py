@@ -275,14 +275,39 @@ def _cotangents(tape, seeds, in_slots, in_leaves, in_trees, batch=()):
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
-    """Evaluate ``f(*primals)`` and return ``(out, vjp_fn)``.
+    """Evaluate ``f(*primals)`` on a tape and return ``(out, vjp_fn)``.
 
-    ``vjp_fn(ct)`` takes a cotangent shaped like ``out``, with its structure and dtype
-    (Python numbers and lists are converted; an array of another dtype is a TypeError),
-    and returns a tuple with one cotangent per primal, each shaped like that primal.  It
-    may be called many times; the tape lives as long as ``vjp_fn``.  With
-    ``has_aux=True`` f returns ``(out, aux)`` and vjp returns ``(out, vjp_fn, aux)``, aux
-    with this derivative's traced values replaced by their values.
+    Parameters
+    ----------
+    f : callable
+        A function of arrays or pytrees of arrays.
+    *primals : array or pytree
+        The point, one entry per argument of ``f``.
+    has_aux : bool, default False
+        ``f`` returns ``(out, aux)`` and vjp returns ``(out, vjp_fn, aux)``, ``aux`` with
+        this derivative's traced values replaced by their values.
+
+    Returns
+    -------
+    out : array or pytree
+        ``f(*primals)``.
+    vjp_fn : callable
+        ``vjp_fn(ct)`` takes a cotangent with ``out``'s structure, shapes and dtype
+        (Python numbers and lists are converted) and returns a tuple with one cotangent
+        ``ct @ J`` per primal, each shaped like that primal.  It may be called many
+        times; the tape lives as long as ``vjp_fn``.
+
+    Raises
+    ------
+    TypeError
+        From ``vjp_fn`` if a cotangent's structure, shape or dtype differs from ``out``'s.
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> out, vjp_fn = dt.vjp(lambda x: A @ x, np.ones(2))
+    >>> vjp_fn(np.array([1.0, 0.0, 1.0]))       # a tuple: one cotangent per primal
+    (array([6., 8.]),)
     """
     tape, out, in_slots, in_leaves, in_trees = _trace_call(f, primals,
                                                            tuple(range(len(primals))), "vjp")
@@ -318,8 +343,35 @@ def _scalar_seed(value: Any, fn: str) -> Any:
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0,
                    has_aux: bool = False) -> Callable:
-    """``(f(*args), gradient)``; with ``has_aux=True``, ``((value, aux), gradient)``.
-    See :func:`grad`."""
+    """The value and the gradient of a scalar-valued ``f`` from one evaluation and one
+    reverse sweep.
+
+    Parameters
+    ----------
+    f : callable
+        Returns exactly one element.
+    argnums : int or sequence of int, default 0
+        The argument(s) to differentiate, as in :func:`dualtape.grad`.
+    has_aux : bool, default False
+        ``f`` returns ``(value, aux)``.
+
+    Returns
+    -------
+    vg : callable
+        ``vg(*args, **kwargs)`` returns ``(f(*args), gradient)``, with ``has_aux=True``
+        ``((value, aux), gradient)``; the gradient is shaped as in :func:`dualtape.grad`.
+
+    Raises
+    ------
+    TypeError
+        As :func:`dualtape.grad`.
+
+    Examples
+    --------
+    >>> value, g = dt.value_and_grad(lambda x: np.sum(np.sin(x)))(np.zeros(2))
+    >>> float(value), g
+    (0.0, array([1., 1.]))
+    """
     return _value_and_grad(f, argnums, "value_and_grad", has_aux)
 
 
@@ -350,13 +402,38 @@ def _value_and_grad(f: Callable, argnums: int | Sequence[int], fn: str,
 def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The gradient of a scalar-valued ``f`` by one reverse sweep.
 
-    Returns ``g(*args, **kwargs)`` (keyword arguments are passed to f, not
-    differentiated): an array shaped like ``args[argnums]`` (or a tuple of them for a
-    tuple ``argnums``; lists/dicts of arrays give the same structure back).  ``f`` must
-    return exactly one element (shape ``()``, ``(1,)``, ``(1, 1)``...).  An argument
-    named twice in ``argnums`` gets its full gradient in each place.  With
-    ``has_aux=True`` f returns ``(value, aux)`` and g returns ``(gradient, aux)``, aux
-    with this derivative's traced values replaced by their values (as in JAX).
+    Parameters
+    ----------
+    f : callable
+        Returns exactly one element (shape ``()``, ``(1,)``, ``(1, 1)``...).
+    argnums : int or sequence of int, default 0
+        The argument(s) to differentiate.  An argument named twice gets its full
+        gradient in each place.
+    has_aux : bool, default False
+        ``f`` returns ``(value, aux)`` and ``g`` returns ``(gradient, aux)``, ``aux`` with
+        this derivative's traced values replaced by their values (as in JAX).
+
+    Returns
+    -------
+    g : callable
+        ``g(*args, **kwargs)`` (keyword arguments go to ``f``, not differentiated)
+        returns an array shaped like ``args[argnums]``, or a tuple of them for a tuple
+        ``argnums``; lists/dicts of arrays give the same structure back.
+
+    Raises
+    ------
+    TypeError
+        If ``f`` returns more than one element (use :func:`dualtape.jacrev` or
+        :func:`dualtape.vjp`), or if a differentiated input is an integer array.
+
+    Examples
+    --------
+    >>> g = dt.grad(lambda x: np.sum(x ** 3))
+    >>> g(np.array([1.0, 2.0]))                 # 3 x^2
+    array([ 3., 12.])
+    >>> dfdx, dfdy = dt.grad(lambda x, y: x * y, argnums=(0, 1))(2.0, 5.0)
+    >>> float(dfdx), float(dfdy)
+    (5.0, 2.0)
     """
     vg = _value_and_grad(f, argnums, "grad", has_aux)
 
@@ -371,13 +448,39 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
            chunk_size: int | None = None, has_aux: bool = False) -> Callable:
     """The Jacobian of ``f`` by reverse sweeps with batches of cotangents.
 
-    Returns ``jac(*args, **kwargs)`` (keyword arguments are passed to f, not
-    differentiated).  For array input and output, ``J.shape == out.shape + arg.shape``;
-    pytree arguments and outputs nest as in :func:`dualtape.jacfwd`
-    (``J[out_path][in_path]``, a tuple per output leaf for a tuple ``argnums``).  The
-    function is recorded once; each sweep pushes ``chunk_size`` rows of one output leaf
-    at once (None: all its rows in one sweep).  With ``has_aux=True`` f returns
-    ``(out, aux)`` and jac returns ``(J, aux)``.
+    The function is recorded once; each sweep pushes ``chunk_size`` rows of one output
+    leaf at once, so the cost is about ``ceil(m / chunk_size)`` sweeps.
+
+    Parameters
+    ----------
+    f : callable
+        A function of arrays or pytrees.
+    argnums : int or sequence of int, default 0
+        The argument(s) to differentiate.
+    chunk_size : int, optional
+        Cotangents per sweep (None: all rows of an output leaf in one sweep).
+    has_aux : bool, default False
+        ``f`` returns ``(out, aux)`` and ``jac`` returns ``(J, aux)``.
+
+    Returns
+    -------
+    jac : callable
+        ``jac(*args, **kwargs)`` (keyword arguments go to ``f``, not differentiated)
+        returns J with ``J.shape == out.shape + arg.shape`` for array input and output;
+        pytrees nest as in :func:`dualtape.jacfwd` (``J[out_path][in_path]``).
+
+    Raises
+    ------
+    TypeError
+        If a differentiated input is an integer or boolean array.
+
+    Examples
+    --------
+    >>> A = np.arange(6.0).reshape(3, 2)
+    >>> dt.jacrev(lambda x: A @ x)(np.ones(2))          # shape (3, 2): out + in
+    array([[0., 1.],
+           [2., 3.],
+           [4., 5.]])
     """
     @wraps(f)
     def jac(*args: Any, **kwargs: Any) -> Any:
@@ -593,12 +696,38 @@ def record_tape(f: Callable, x: Any, forward: bool = False,
 def linearize(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Evaluate ``f(*primals)`` once, recording it, and return ``(out, f_jvp)``.
 
-    ``f_jvp(*tangents)`` takes one tangent per primal (same structure, shapes and
-    dtypes, as for :func:`dualtape.jvp`) and returns the tangent of ``out``, shaped like
-    ``out``: ``J @ t`` at ``primals``.  It runs the JVP rules over the recorded values,
-    without evaluating f again; it may be called many times, and keeps the recording
-    (every intermediate value of f) alive as long as it lives.  With ``has_aux=True``
-    f returns ``(out, aux)`` and linearize returns ``(out, f_jvp, aux)``.
+    ``f_jvp`` runs the JVP rules over the recorded values without evaluating ``f``
+    again; it keeps the recording (every intermediate value of ``f``) alive as long as
+    it lives.
+
+    Parameters
+    ----------
+    f : callable
+        A function of arrays or pytrees.
+    *primals : array or pytree
+        The point, one entry per argument of ``f``.
+    has_aux : bool, default False
+        ``f`` returns ``(out, aux)`` and linearize returns ``(out, f_jvp, aux)``.
+
+    Returns
+    -------
+    out : array or pytree
+        ``f(*primals)``.
+    f_jvp : callable
+        ``f_jvp(*tangents)``, one tangent per primal (same structure, shapes and dtypes,
+        as for :func:`dualtape.jvp`), returns ``J @ t``, shaped like ``out``.  It may be
+        called many times.
+
+    Raises
+    ------
+    NotImplementedError
+        If ``f`` calls a :func:`dualtape.custom_vjp` function without a forward rule.
+
+    Examples
+    --------
+    >>> out, f_jvp = dt.linearize(np.sin, np.array([0.0, np.pi]))
+    >>> f_jvp(np.array([1.0, 1.0]))                     # cos(x) * t
+    array([ 1., -1.])
     """
     tape, out, in_slots, in_leaves, in_trees = _trace_call(
         f, primals, tuple(range(len(primals))), "linearize", _FullTape())

@@ -98,18 +98,48 @@ class IndexSets(TracedArray):
 
 def sparsity(f: Callable, x: Any, kind: str = "global", *,
              hessian: bool = False) -> sp.csr_array:
-    """The Jacobian sparsity pattern of ``f`` at ``x``.
+    """The Jacobian (or Hessian) sparsity pattern of ``f`` at ``x``.
 
-    Returns a boolean ``scipy.sparse.csr_array`` of shape ``(out.size, x.size)`` (C
-    order) that is True wherever the Jacobian can be non-zero.  ``kind="global"``: the
-    pattern holds for every input value (a value-dependent branch or index is an
-    error); ``kind="local"``: it may use the values at ``x``, so e.g. relu at a
-    negative input has an empty row.  Primitives without a structure rule are treated
-    as dense.
+    The pattern is found by propagating index sets through the registry's structure
+    rules; a primitive without a structure rule is treated as dense (never wrong).
 
-    ``hessian=True``: for a scalar ``f``, the symmetric pattern of its Hessian, shape
-    ``(x.size, x.size)``: the Jacobian pattern of ``dt.grad(f)``, exact for partially
-    separable functions (see :mod:`dualtape.sparsity_hessian`).
+    Parameters
+    ----------
+    f : callable
+        ``f(x)`` returns an array.
+    x : array_like
+        The point; for ``kind="global"`` only its shape and dtype matter.
+    kind : {"global", "local"}, default "global"
+        "global": the pattern holds for every input value; a value-dependent branch,
+        index, mask or shape is an error that points to "local".  "local": it may use
+        the values at ``x`` (relu at a negative input has an empty row).
+    hessian : bool, default False
+        For a scalar ``f``: the symmetric pattern of its Hessian, the Jacobian pattern of
+        ``dt.grad(f)``, exact for partially separable functions.
+
+    Returns
+    -------
+    pattern : scipy.sparse.csr_array of bool
+        Shape ``(out.size, x.size)`` (C order), or ``(x.size, x.size)`` with
+        ``hessian=True``; True wherever the derivative can be non-zero.
+
+    Raises
+    ------
+    dualtape.sparsity.ValueDependentError
+        With ``kind="global"``, if ``f`` branches, indexes or shapes on a value computed
+        from ``x``.
+
+    Examples
+    --------
+    >>> P = dt.sparsity(lambda x: x[1:] * x[:-1], np.ones(4))
+    >>> P.toarray().astype(int)
+    array([[1, 1, 0, 0],
+           [0, 1, 1, 0],
+           [0, 0, 1, 1]])
+    >>> dt.sparsity(lambda x: np.sum(x[1:] * x[:-1]), np.ones(3), hessian=True).toarray()
+    array([[False,  True, False],
+           [ True, False,  True],
+           [False,  True, False]])
     """
     if kind not in ("global", "local"):
         raise ValueError(f"kind must be 'global' or 'local', not {kind!r}")

@@ -61,12 +61,48 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
                 modes: Sequence[str] = ("fwd", "rev"), *, eps: float | None = None,
                 rtol: float | None = None, atol: float | None = None,
                 seed: int = 0) -> None:
-    """Check ``f``'s derivatives at ``args`` (a tuple of float arrays); raise
-    ``AssertionError`` with the mode, order and error if a rule is wrong.
+    """Check ``f``'s derivatives at ``args`` against finite differences and each other.
 
-    ``modes`` chooses "fwd" (JVP against finite differences) and/or "rev" (VJP against
-    the JVP by the inner-product identity).  ``order`` > 1 checks the derivative maps
-    too.  ``f`` may return an array or a tuple/list of arrays.
+    "fwd" compares the JVP with central finite differences on random directions; "rev"
+    checks the VJP against the JVP by the identity ``<u, J v> = <J^T u, v>``.  ``order``
+    greater than 1 repeats both checks on the derivative maps.
+
+    Parameters
+    ----------
+    f : callable
+        Returns an array or a tuple/list of arrays.
+    args : sequence
+        A tuple of float arrays, the point.
+    order : int, default 1
+        The highest derivative order checked.
+    modes : sequence of {"fwd", "rev"}, default ("fwd", "rev")
+        The modes to check.
+    eps : float, optional
+        The finite-difference step (None: chosen from the dtype).
+    rtol, atol : float, optional
+        Tolerances (None: chosen from the dtype).
+    seed : int, default 0
+        Seed of the random directions.
+
+    Returns
+    -------
+    None
+        Returns nothing when every check passes.
+
+    Raises
+    ------
+    AssertionError
+        With the mode, the order and the error, if a rule is wrong.
+
+    Examples
+    --------
+    >>> dt.check_grads(lambda x: np.tanh(x) * x, (np.array([0.3, -1.2]),), order=2)
+    >>> bad = dt.defprimitive("bad_sin", np.sin)
+    >>> _ = dt.defjvp(bad, lambda t, ans, x: t * np.sin(x))        # wrong: should be cos
+    >>> dt.check_grads(bad, (np.array([0.3]),), modes=("fwd",))
+    Traceback (most recent call last):
+    ...
+    AssertionError: ...
     """
     for a in args:
         check_input(a, "check_grads")

@@ -318,9 +318,7 @@ def record(f: Callable, *args: Any, on_guard: str = "rerecord", max_recordings: 
     ``f`` may be any function of arrays, including a derivative: ``dt.record(dt.grad(f),
     x)`` records the forward and adjoint sweeps.  Every array or number among ``args``
     (also inside lists, tuples, dicts) is an input; the program takes arguments of the
-    same structure, shapes and dtypes.  ``on_guard``: what a call does when its input
-    would take another path ("rerecord": record it and return the right result;
-    "raise": :class:`GuardError`).
+    same structure, shapes and dtypes.
 
     What a program holds fixed: arrays ``f`` reads that are not arguments (closures,
     globals) are constants, copied when recorded, so pass what changes as an argument;
@@ -328,6 +326,37 @@ def record(f: Callable, *args: Any, on_guard: str = "rerecord", max_recordings: 
     whole (``.primal``) is guarded by its every element (``numpy.asarray`` of a traced
     value raises, as in every mode), which is right but makes the program record again
     whenever it changes.
+
+    Parameters
+    ----------
+    f : callable
+        The function to record.
+    *args : array_like or pytree
+        The inputs it is recorded at.
+    on_guard : {"rerecord", "raise"}, default "rerecord"
+        What a call does when its input would take another path: record it and return
+        the right result, or raise :class:`GuardError`.
+    max_recordings : int, default 8
+        How many paths a program keeps.
+    **kwargs
+        Passed to ``f`` (constants of the program).
+
+    Returns
+    -------
+    prog : Program
+        ``prog(*args)`` replays at new inputs; ``prog.table(...)``, ``prog.graph(...)``,
+        ``prog.source()`` and ``print(prog)`` show the evaluation trace.
+
+    Examples
+    --------
+    >>> prog = dt.record(lambda x: np.sin(x) * x, np.array([1.0, 2.0]))
+    >>> prog(np.array([0.0, np.pi / 2]))           # replayed, f's Python not run
+    array([0.    , 1.5708])
+    >>> print(prog)                                 # the evaluation trace
+    v₀ = x₁  : float64[2]
+    v₁ = sin v₀  : float64[2]
+    v₂ = v₁ × v₀  : float64[2]
+    y = v₂
     """
     rec = Recording(trace_function(f, args, kwargs))
     return Program(f, rec, on_guard=on_guard, max_recordings=max_recordings)
