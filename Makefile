@@ -38,7 +38,7 @@ $(DOCS_STAMP): $(STAMP)
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
-	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	$(PY) -m sphinx -b html -E -W --keep-going -q docs docs/_build/html
 	@echo "wrote docs/_build/html/index.html"
 
 # Build the sdist and wheel, install the wheel alone into a fresh venv, smoke-test it.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
@@ -29,11 +30,18 @@ def _resolve(module: object, dotted: str) -> object:
     return obj
 
 
-def derivative_note(obj: object) -> str:
-    """The derivative behaviour the docstring states: its first paragraph, on one line."""
+GENERIC = re.compile(r"^((?:numpy|scipy)[\w.]*), differentiable in every mode\.?$")
+
+
+def derivative_note(obj: object) -> tuple[str | None, str]:
+    """(the numpy object a generic docstring names, or None; the derivative behaviour
+    the docstring states: its first paragraph, on one line)."""
     doc = inspect.getdoc(obj) or ""
     first = " ".join(doc.split("\n\n")[0].split())
-    return first or "differentiable in every mode"
+    generic = GENERIC.match(first)
+    if generic:
+        return generic.group(1), "differentiable in every mode"
+    return None, first or "differentiable in every mode"
 
 
 def rows(namespace: str) -> list[tuple[str, str, str]]:
@@ -47,9 +55,12 @@ def rows(namespace: str) -> list[tuple[str, str, str]]:
         peer = None
     out = []
     for name in public_functions(namespace):
+        named, note = derivative_note(_resolve(mod, name))
         counterpart = f"{target}.{name}" if peer is not None and \
             _resolve(peer, name) is not None else "(dualtape only)"
-        out.append((name, counterpart, derivative_note(_resolve(mod, name))))
+        if named and named != counterpart:
+            counterpart += f" ({named})"          # an alias: abs is numpy.absolute
+        out.append((name, counterpart, note))
     return out
 
 
@@ -71,10 +82,10 @@ class DnpTable(Directive):
 
     def run(self) -> list[nodes.Node]:
         namespace = self.arguments[0]
-        table = nodes.table(classes=["dnp-table"])
+        table = nodes.table(classes=["dnp-table", "colwidths-given"])
         group = nodes.tgroup(cols=3)
         table += group
-        for width in (15, 25, 60):
+        for width in (16, 28, 56):
             group += nodes.colspec(colwidth=width)
         head = nodes.thead()
         group += head
@@ -83,7 +94,7 @@ class DnpTable(Directive):
         body = nodes.tbody()
         group += body
         for name, counterpart, note in rows(namespace):
-            body += nodes.row("", _literal_cell(f"{namespace}.{name}"),
+            body += nodes.row("", _literal_cell(name),
                               _literal_cell(counterpart), _text_cell(note))
         return [table]
 
