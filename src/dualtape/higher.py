@@ -39,7 +39,29 @@ HESSIAN_MODES = {
 
 @dataclass
 class HessianInfo:
-    """What ``dt.hessian(..., return_info=True)`` did."""
+    """What ``dt.hessian(..., return_info=True)`` did.
+
+    Attributes
+    ----------
+    method : str
+        "star", "acyclic" or "dense".
+    structure : str
+        "sparse" or "full" (``structure="auto"`` resolved).
+    passes : int
+        Hessian-vector products computed.
+    sweeps : int
+        Forward-over-reverse passes that computed them (each carries many).
+    colors : int or None
+        Colours of the symmetric colouring used.
+    lower_bound : int or None
+        No colouring of that kind uses fewer.
+    nnz : int or None
+        Stored entries of the returned Hessian.
+    n : int
+        The input size.
+    reason : str
+        Why this method and structure, with the numbers compared.
+    """
 
     method: str                    # "star", "acyclic" or "dense"
     structure: str                 # "sparse" or "full"

@@ -105,7 +105,41 @@ class JacobianPlan:
 
 @dataclass
 class JacobianInfo:
-    """What ``dt.jacobian(..., return_info=True)`` did: every field describes what ran."""
+    """What ``dt.jacobian(..., return_info=True)`` did: every field describes what ran.
+
+    Attributes
+    ----------
+    mode : str
+        "fwd", "rev" or "fwd+rev" (a bidirectional partition).
+    structure : str
+        "full", "diagonal" or "sparse": what was computed (``structure="auto"`` resolved).
+    passes : int
+        Directional derivatives (JVPs and VJPs) computed.
+    sweeps : int
+        Interpreter passes that computed them (each carries up to ``chunk_size``
+        directions).
+    colors : int or None
+        Colours of the compressed strategy used (None for dense strategies).
+    lower_bound : int or None
+        No colouring of that kind uses fewer: the most non-zeros in a row (for columns)
+        or in a column (for rows).
+    nnz : int or None
+        Stored entries of a sparse result.
+    n, m : int
+        The input and output sizes (all leaves, for pytrees).
+    reason : str
+        Why the planner chose this strategy, with the prices it compared.
+    estimates : dict
+        Every strategy priced, in units of one forward direction.
+    evaluations : int
+        Calls of ``f``: detection, recording and forward passes.
+    pricing_sweeps : int
+        Counted one-direction passes run to price the modes.
+    cost_ratio : float or None
+        One reverse direction's cost over one forward direction's, as planned.
+    chunk_size : int or None
+        Directions per sweep.
+    """
 
     mode: str                      # "fwd", "rev" or "fwd+rev" (bidirectional)
     structure: str                 # "full", "diagonal" or "sparse"
