@@ -368,6 +368,23 @@ class recorded:
     One program per input signature (structure, shapes, dtypes), so a call with new
     shapes records a new program instead of failing a guard.  Compose it with any
     transform: ``recorded(dt.grad(f))``, ``recorded(lambda x, v: dt.hvp(f, x, v))``.
+
+    Parameters
+    ----------
+    fn : callable
+        The function to record, often a derivative.
+    on_guard : {"rerecord", "raise"}, default "rerecord"
+        As for :func:`dualtape.record`.
+    max_recordings : int, default 8
+        As for :func:`dualtape.record`, per program.
+
+    Examples
+    --------
+    >>> g = dt.recorded(dt.grad(lambda x: np.sum(np.sin(x) ** 2)))
+    >>> g(np.zeros(3))                                 # recorded
+    array([0., 0., 0.])
+    >>> np.allclose(g(np.ones(3)), np.sin(2.0))        # replayed: sin(2x)
+    True
     """
 
     def __init__(self, fn: Callable, *, on_guard: str = "rerecord",
