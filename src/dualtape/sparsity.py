@@ -98,7 +98,7 @@ class IndexSets(TracedArray):
 
 def sparsity(f: Callable, x: Any, kind: str = "global", *,
              hessian: bool = False) -> sp.csr_array:
-    """The Jacobian (or Hessian) sparsity pattern of ``f`` at ``x``.
+    """The Jacobian sparsity pattern of ``f`` at ``x``.
 
     The pattern is found by propagating index sets through the registry's structure
     rules; a primitive without a structure rule is treated as dense (never wrong).
