@@ -125,8 +125,10 @@ class JacobianInfo:
         or in a column (for rows).
     nnz : int or None
         Stored entries of a sparse result.
-    n, m : int
-        The input and output sizes (all leaves, for pytrees).
+    n : int
+        The input size (all leaves, for pytrees).
+    m : int
+        The output size (all leaves, for pytrees).
     reason : str
         Why the planner chose this strategy, with the prices it compared.
     estimates : dict
