@@ -270,6 +270,35 @@ def test_lower_bound_never_above_exhaustive_optimum(p: np.ndarray) -> None:
     assert S.lower_bound(p, "acyclic") <= opt
 
 
+def brute_has_p4(p: np.ndarray) -> bool:
+    adj = adjacency(p)
+    return any(len({a, b, c, d}) == 4 for b, nb in enumerate(adj) for c in nb
+               for a in nb for d in adj[c])
+
+
+@settings(max_examples=80, deadline=None)
+@given(symmetric_patterns())
+def test_path_on_four_vertices_found_exactly_when_there_is_one(p: np.ndarray) -> None:
+    assert S._has_p4(S._graph(p)) == brute_has_p4(p)
+
+
+@pytest.mark.parametrize("edges, expected", [
+    ([(0, 1), (1, 2), (0, 2)], False),                 # a triangle
+    ([(0, 1), (1, 2), (0, 2), (3, 4), (4, 5)], False),  # triangle and a 3-vertex star
+    ([(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (5, 6)], True),  # the first edge is in a triangle
+    ([(0, 1), (1, 2), (0, 2), (2, 3)], True),           # a pendant on a triangle
+    ([(0, 1), (0, 2), (0, 3)], False),                 # a star
+])
+def test_path_on_four_vertices_on_small_graphs(edges: list, expected: bool) -> None:
+    n = 1 + max(max(e) for e in edges)
+    p = np.zeros((n, n), dtype=bool)
+    for i, j in edges:
+        p[i, j] = p[j, i] = True
+    assert S._has_p4(S._graph(p)) is expected
+    if expected:
+        assert S.lower_bound(p, "star") >= 3
+
+
 # ---- errors and edge cases -----------------------------------------------------------
 def test_wrong_colouring_is_refused() -> None:
     p = band(6, 1)

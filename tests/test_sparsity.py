@@ -268,3 +268,34 @@ def test_hessian_patterns_through_selections_hold_for_every_input(f):
     for y in [x, -x, rng.uniform(-3, 3, 4), rng.uniform(-3, 3, 4)]:
         H = dt.hessian(f)(y)
         assert not np.any((H != 0) & (P == 0)), (y, H, P)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**31), st.booleans())
+def test_row_gathers_and_scatters_match_the_sparse_products(m, n, seed, run):
+    # the index-set helpers take shortcuts (a run of rows between empty ones, a
+    # scatter that hits each place once); every shortcut gives scipy's product
+    import scipy.sparse as sps
+
+    from dualtape.primitives import _structure
+    rng = np.random.default_rng(seed)
+    P = sps.csr_array(rng.random((m, n)) < 0.4)
+    k = int(rng.integers(1, 12))
+    if run:                          # -1 .. -1, r, r + 1, ..., -1 ..
+        a, b = sorted(rng.integers(0, k + 1, 2))
+        r = int(rng.integers(0, m))
+        b = min(b, a + m - r)
+        idx = np.full(k, -1)
+        idx[a:b] = np.arange(r, r + b - a)
+    else:
+        idx = rng.integers(-1, m, k)
+    S = sps.csr_array((np.ones(int((idx >= 0).sum())), (np.flatnonzero(idx >= 0),
+                       idx[idx >= 0])), shape=(k, m))
+    got = _structure.rows(P, idx)
+    assert got.shape == (k, n)
+    assert (got.toarray() == (S @ P.astype(float)).toarray().astype(bool)).all()
+    # scatter: element j of the values goes to place target[j] of a vector of size k
+    target = rng.permutation(k)[:m] if run and m <= k else rng.integers(0, k, m)
+    want = sps.csr_array((np.ones(m), (target, np.arange(m))), shape=(k, m)) @ P
+    got = _structure.scatter([P], None, None, {"shape": (k,), "idx": (target,)}, False)
+    assert (got.toarray() == want.toarray().astype(bool)).all()

@@ -222,6 +222,18 @@ def _has_p4(g: _Graph) -> bool:
     deg = np.diff(g.ptr)
     du, dv = deg[rows] - 1, deg[idx] - 1
     ok = (du >= 1) & (dv >= 1)
+    # usually the first edge with two inner ends already is one (unless it lies in a
+    # triangle): decide it alone before the full test
+    p = int(np.argmax(ok)) if ok.size else 0
+    if not ok.size or not ok[p]:
+        return False
+    u, v = int(rows[p]), int(idx[p])
+    if du[p] >= 2 or dv[p] >= 2:
+        return True
+    nu = idx[g.ptr[u]:g.ptr[u + 1]]
+    nv = idx[g.ptr[v]:g.ptr[v + 1]]
+    if int(nu[nu != v][0]) != int(nv[nv != u][0]):
+        return True
     if np.any(ok & ((du >= 2) | (dv >= 2))):
         return True
     nbsum = np.bincount(rows, weights=idx, minlength=n).astype(np.int64)

@@ -50,20 +50,25 @@ def empty(m: int, n: int) -> Any:
 def rows(P: Any, idx: np.ndarray) -> Any:
     """Rows ``idx`` of P; an index of -1 selects an empty row.
 
-    Index sets are gathered with numpy directly: a contiguous run of rows is a view
-    of P's arrays, anything else one vectorised gather, both without scipy's per-call
-    checks (these gathers are most of the work of detection).
+    Index sets are gathered with numpy directly: a contiguous run of rows, possibly
+    with empty rows before and after it (the transpose of a slice), is a view of P's
+    arrays, anything else one vectorised gather, both without scipy's per-call checks
+    (these gathers are most of the work of detection).
     """
     idx = np.asarray(idx, dtype=np.int64).ravel()
     k = idx.size
     indptr, indices = P.indptr, P.indices
-    if k and idx[0] >= 0 and idx[-1] - idx[0] == k - 1 and (k == 1 or bool(
-            (np.diff(idx) == 1).all())):
-        a, b = int(idx[0]), int(idx[-1]) + 1
-        if a == 0 and b == P.shape[0]:
+    run = _run(idx)
+    if run is not None:
+        a, b, r = run                  # idx[a:b] == r, r + 1, ...; -1 elsewhere
+        if a == 0 and b == k == P.shape[0] and r == 0:
             return P
-        lo, hi = indptr[a], indptr[b]
-        return csr(P.data[lo:hi], indices[lo:hi], indptr[a:b + 1] - lo, (k, P.shape[1]))
+        lo, hi = indptr[r], indptr[r + b - a]
+        ptr = np.empty(k + 1, dtype=indptr.dtype)
+        ptr[:a] = 0
+        ptr[a:b + 1] = indptr[r:r + b - a + 1] - lo
+        ptr[b + 1:] = hi - lo
+        return csr(P.data[lo:hi], indices[lo:hi], ptr, (k, P.shape[1]))
     valid = idx >= 0
     safe = np.where(valid, idx, 0)
     starts = indptr[safe] if indptr.size > 1 else np.zeros(k, dtype=indptr.dtype)
@@ -75,6 +80,27 @@ def rows(P: Any, idx: np.ndarray) -> Any:
     # position of every gathered entry in P: its row's start plus its offset in the row
     pos = np.arange(total, dtype=np.int64) + np.repeat(starts - new_ptr[:-1], lens)
     return csr(np.ones(total, dtype=bool), indices[pos], new_ptr, (k, P.shape[1]))
+
+
+def _run(idx: np.ndarray) -> tuple[int, int, int] | None:
+    """(a, b, r) if ``idx`` is -1 outside ``[a, b)`` and ``r, r + 1, ...`` inside it
+    (a non-empty run), else None."""
+    k = idx.size
+    if not k:
+        return None
+    if idx[0] >= 0 and idx[-1] >= 0:
+        a, b = 0, k
+    else:
+        valid = np.flatnonzero(idx >= 0)
+        if not valid.size:
+            return None
+        a, b = int(valid[0]), int(valid[-1]) + 1
+    r = int(idx[a])
+    if r < 0 or idx[b - 1] - r != b - a - 1:
+        return None
+    if b - a > 1 and not bool((np.diff(idx[a:b]) == 1).all()):
+        return None
+    return a, b, r
 
 
 def keep_rows(P: Any, keep: np.ndarray) -> Any:
@@ -220,8 +246,15 @@ def reduction(select: bool = False) -> Callable:
 def scatter(pats, ans, primals, params, local):
     """The transpose of indexing: element k of the values goes to ``idx``'s k-th place."""
     shape = params["shape"]
-    target = np.arange(count(shape)).reshape(shape)[params["idx"]].ravel()
-    return (selector(target, count(shape)) @ pats[0]).tocsr().astype(bool)
+    m = count(shape)
+    target = np.arange(m).reshape(shape)[params["idx"]].ravel()
+    if target.size and np.bincount(target, minlength=m).max() <= 1:
+        # each place receives at most one element (a slice's transpose, as in every
+        # gradient of x[1:]): a gather of rows, without a sparse product
+        source = np.full(m, -1, dtype=np.int64)
+        source[target] = np.arange(target.size)
+        return rows(pats[0], source)
+    return (selector(target, m) @ pats[0]).tocsr().astype(bool)
 
 
 def matmul(pats, ans, primals, params, local):
