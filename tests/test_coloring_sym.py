@@ -320,6 +320,34 @@ def test_wrong_colouring_is_refused() -> None:
         star_coloring(np.ones((2, 3)))
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(symmetric_patterns(), st.sampled_from(ORDERS), st.integers(0, 1000))
+def test_compiled_and_vectorised_direct_recovery_agree_bit_for_bit(
+        p: np.ndarray, order: str, seed: int) -> None:
+    col = star_coloring(p, order, seed=seed)
+    rng = np.random.default_rng(seed)
+    b = random_symmetric(p, rng) @ seed_matrix(col)
+    real = S._compiled_ok
+    compiled = decompress(p, col, b)
+    try:
+        S._compiled_ok = lambda name: name != "direct" and real(name)
+        vectorised = decompress(p, col, b)
+    finally:
+        S._compiled_ok = real
+    for part in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(compiled, part), getattr(vectorised, part))
+    # a colouring that is proper but not star is refused by both
+    acyc = acyclic_coloring(band(6, 1))
+    fake = SymmetricColoring(acyc.colors, acyc.ncolors, 0, "star", "natural")
+    for ok in (real, lambda name: name != "direct" and real(name)):
+        S._compiled_ok = ok
+        try:
+            with pytest.raises(ValueError, match="not a star colouring"):
+                decompress(band(6, 1), fake, np.zeros((6, 2)))
+        finally:
+            S._compiled_ok = real
+
+
 def test_empty_and_diagonal() -> None:
     for fn in COLOR.values():
         empty = fn(sp.csr_array((0, 0)))
@@ -340,6 +368,11 @@ def test_plain_python_kernels_match_compiled() -> None:
         np.testing.assert_array_equal(c1, c2)
         assert k1 == k2
     assert S._SOURCES["clique"](g.ptr, g.idx) == S._call("clique", g.ptr, g.idx)
+    c, _ = S._call("star", perm, g.ptr, g.idx, g.rev)
+    b = np.random.default_rng(0).standard_normal((g.n, int(c.max()) + 1))
+    for a, z in zip(S._SOURCES["direct"](g.ptr, g.idx, g.rev, c, b),
+                    S._call("direct", g.ptr, g.idx, g.rev, c, b)):
+        np.testing.assert_array_equal(a, z)
     ok, *parts = S._SOURCES["graph"](np.asarray(stencil(5, 4).indptr, dtype=np.int64),
                                      np.asarray(stencil(5, 4).indices, dtype=np.int64))
     assert ok

@@ -299,3 +299,22 @@ def test_row_gathers_and_scatters_match_the_sparse_products(m, n, seed, run):
     want = sps.csr_array((np.ones(m), (target, np.arange(m))), shape=(k, m)) @ P
     got = _structure.scatter([P], None, None, {"shape": (k,), "idx": (target,)}, False)
     assert (got.toarray() == want.toarray().astype(bool)).all()
+
+
+def test_a_full_reduction_is_the_union_of_the_rows():
+    import scipy.sparse as sps
+
+    from dualtape.primitives import _structure
+    rng = np.random.default_rng(3)
+    for m, n in [(1, 1), (5, 9), (40, 7)]:
+        P = sps.csr_array(rng.random((m, n)) < 0.3)
+        P.data[::3] = False               # explicit zeros are not dependences
+        got = _structure._one_row(P)
+        assert got.shape == (1, n)
+        want = (P.toarray().any(axis=0))[None, :]
+        assert (got.toarray() == want).all()
+    # and through dt.sparsity: sum of a 2-D value over both axes, and over one
+    x = np.ones((3, 4))
+    assert dt.sparsity(lambda v: dnp.sum(v[:, 1:] ** 2), x).toarray().tolist() == \
+        [[k % 4 != 0 for k in range(12)]]
+    assert dt.sparsity(lambda v: dnp.sum(v, axis=0), x).nnz == 12

@@ -309,3 +309,52 @@ def _graph_kernel(indptr, indices):  # pragma: no cover - jitted
         nxt[j] = r + 1
         rev[q] = r
     return True, ptr, idx, rows, rev
+
+
+def _direct_kernel(ptr, idx, rev, colors, B):  # pragma: no cover - jitted
+    # Direct recovery into a CSR array with the diagonal: entry p = (i, j) is read at
+    # (i, colors[j]) if i has no other neighbour of colour colors[j], else at
+    # (j, colors[i]); both halves of a pair take the reading of the lower position, so
+    # H is symmetric bit for bit.  ok is False if some edge has no end to read it at.
+    n = ptr.shape[0] - 1
+    nnz = idx.shape[0]
+    k = B.shape[1]
+    cnt = np.zeros(k, dtype=np.int64)
+    one = np.zeros(nnz, dtype=np.bool_)
+    for i in range(n):
+        for p in range(ptr[i], ptr[i + 1]):
+            cnt[colors[idx[p]]] += 1
+        for p in range(ptr[i], ptr[i + 1]):
+            one[p] = cnt[colors[idx[p]]] == 1
+        for p in range(ptr[i], ptr[i + 1]):
+            cnt[colors[idx[p]]] = 0
+    data = np.empty(nnz + n, dtype=B.dtype)
+    indices = np.empty(nnz + n, dtype=np.int64)
+    indptr = np.empty(n + 1, dtype=np.int64)
+    q = 0
+    for i in range(n):
+        indptr[i] = q
+        diag = False
+        for p in range(ptr[i], ptr[i + 1]):
+            j = idx[p]
+            if not diag and j > i:
+                data[q] = B[i, colors[i]]
+                indices[q] = i
+                q += 1
+                diag = True
+            r = rev[p]
+            if not (one[p] or one[r]):
+                return data, indices, indptr, False
+            if p <= r:
+                v = B[i, colors[j]] if one[p] else B[j, colors[i]]
+            else:
+                v = B[j, colors[i]] if one[r] else B[i, colors[j]]
+            data[q] = v
+            indices[q] = j
+            q += 1
+        if not diag:
+            data[q] = B[i, colors[i]]
+            indices[q] = i
+            q += 1
+    indptr[n] = q
+    return data, indices, indptr, True

@@ -50,7 +50,8 @@ import numpy as np
 
 from ._accel import Kernels
 from ._coloring_sym_kernels import (
-    _acyclic_kernel, _clique_kernel, _graph_kernel, _star_kernel, _substitute_kernel,
+    _acyclic_kernel, _clique_kernel, _direct_kernel, _graph_kernel, _star_kernel,
+    _substitute_kernel,
 )
 from .coloring import _csr_structure, _resolve_order
 from .coloring import _get_kernels as _order_kernels
@@ -143,6 +144,7 @@ _SOURCES: dict[str, Callable[..., Any]] = {
     "graph": _graph_kernel,
     "clique": _clique_kernel,
     "star": _star_kernel, "acyclic": _acyclic_kernel, "substitute": _substitute_kernel,
+    "direct": _direct_kernel,
 }
 _KERNELS = Kernels("dualtape.coloring_sym", _SOURCES)
 
@@ -370,8 +372,6 @@ def decompress(pattern: scipy.sparse.sparray | scipy.sparse.spmatrix | ArrayLike
 
 def _decompress_graph(g: _Graph, coloring: SymmetricColoring,
                       compressed: ArrayLike) -> scipy.sparse.csr_array:
-    import scipy.sparse as sp
-
     k = coloring.ncolors
     c = _colors_of(g, coloring.colors, k)
     b = np.asarray(compressed)
@@ -382,15 +382,19 @@ def _decompress_graph(g: _Graph, coloring: SymmetricColoring,
     if not _proper(g, c):
         raise ValueError("decompress: the colouring is not proper (two adjacent vertices "
                          "share a colour); colour the pattern with star_coloring")
+    if coloring.method == "star" and _compiled_ok("direct"):
+        data, indices, indptr, ok = _call("direct", g.ptr, g.idx, g.rev, c,
+                                          np.ascontiguousarray(b))
+        if not ok:
+            raise ValueError(_NOT_STAR)
+        return _csr(data, indices, indptr, g.n)
     one, pair = _single_side(g, c, k)
     direct = bool(np.all(one | one[g.rev]))
     if coloring.method == "star" or (coloring.method == "acyclic" and direct):
         # an acyclic colouring that happens to be a star colouring reads every entry
         # directly: no subtractions, no rounding they would add
         if not direct:
-            raise ValueError("decompress: not a star colouring of this pattern (an edge "
-                             "has no end that reads it directly); use star_coloring or "
-                             "method 'acyclic'")
+            raise ValueError(_NOT_STAR)
         flat = b.reshape(-1)
         vals = np.where(one, flat[pair], flat[pair[g.rev]])
         # both halves from one read, so H is symmetric bit for bit
@@ -416,8 +420,20 @@ def _decompress_graph(g: _Graph, coloring: SymmetricColoring,
     dpos = g.ptr[:-1] + np.arange(n, dtype=np.int64) + left
     data[dpos] = b[np.arange(n), c] if n else 0
     indices[dpos] = np.arange(n, dtype=np.int64)
-    indptr = g.ptr + np.arange(n + 1, dtype=np.int64)
-    out = sp.csr_array((data, indices, indptr), shape=(n, n))
+    return _csr(data, indices, g.ptr + np.arange(n + 1, dtype=np.int64), n)
+
+
+_NOT_STAR = ("decompress: not a star colouring of this pattern (an edge has no end that "
+             "reads it directly); use star_coloring or method 'acyclic'")
+
+
+def _csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+         n: int) -> scipy.sparse.csr_array:
+    """The (n, n) csr_array of canonical parts (sorted rows, no duplicates), built
+    without scipy's O(nnz) format checks."""
+    import scipy.sparse as sp
+    out = sp.csr_array((n, n), dtype=data.dtype)
+    out.data, out.indices, out.indptr = data, indices, indptr
     out.has_sorted_indices = True
     out.has_canonical_format = True
     return out

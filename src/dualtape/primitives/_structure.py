@@ -229,11 +229,23 @@ def _kept(x_shape: tuple, axis: tuple) -> tuple:
     return tuple(1 if i - nd in axis else s for i, s in enumerate(x_shape))
 
 
+def _one_row(P: Any) -> Any:
+    """One row holding the union of P's rows (in O(nnz + columns), without sorting)."""
+    seen = np.zeros(P.shape[1], dtype=bool)
+    end = int(P.indptr[-1])
+    seen[P.indices[:end][P.data[:end] != 0]] = True
+    cols = np.flatnonzero(seen).astype(P.indices.dtype, copy=False)
+    return csr(np.ones(cols.size, dtype=bool), cols,
+               np.array([0, cols.size], dtype=P.indptr.dtype), (1, P.shape[1]))
+
+
 def reduction(select: bool = False) -> Callable:
     """The union over the reduced axes (``params["axis"]``, negative ints).  ``select``
     (max, min): in local mode only the selected elements count."""
     def rule(pats, ans, primals, params, local):
         x, P = primals[0], pats[0]
+        if size(ans) == 1 and not (local and select):
+            return _one_row(P)          # everything into one element: no sparse product
         kept = _kept(np.shape(x), params["axis"])
         out_of = np.broadcast_to(np.arange(count(kept)).reshape(kept), np.shape(x)).ravel()
         mask = None
