@@ -12,13 +12,14 @@
 2. Arrowhead Hessian and the dense-row-plus-dense-column Jacobian at n = 1e4: passes
    and time against the best one-sided plan.
 
-Each time is the minimum over a few repeats (seconds; these are multi-millisecond
-calls on a shared machine, where the minimum is the least disturbed).
+Each time is the median over a few repeats (the whole call also gives its minimum, the
+least disturbed on a shared machine); the load average is printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any, Callable
 
@@ -31,13 +32,25 @@ from dualtape.forward import jvp_batch
 from dualtape.sparsity_hessian import hessian_sparsity
 
 
-def best(fn: Callable[[], Any], repeats: int = 3) -> tuple[float, Any]:
-    out, t_min = None, float("inf")
+def timed(fn: Callable[[], Any], repeats: int = 5) -> tuple[float, float, Any]:
+    """(median, minimum) seconds of ``repeats`` calls after one warm-up, and the result."""
+    out = fn()
+    ts = []
     for _ in range(repeats):
         t = time.perf_counter()
         out = fn()
-        t_min = min(t_min, time.perf_counter() - t)
-    return t_min, out
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts)), min(ts), out
+
+
+def best(fn: Callable[[], Any], repeats: int = 5) -> tuple[float, Any]:
+    """The median time of ``fn`` and its result."""
+    med, _, out = timed(fn, repeats)
+    return med, out
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def rosenbrock(x):
@@ -58,9 +71,11 @@ def ms(t: float) -> str:
 
 
 def rosenbrock_table(sizes: list[int]) -> None:
-    print("1. Rosenbrock, dt.hessian(structure='sparse'); times in ms (min of 3)")
+    print(f"1. Rosenbrock, dt.hessian(structure='sparse'); times in ms (median of 5); "
+          f"{load()}")
     head = (f"{'n':>8} {'method':>8} {'col':>4} {'detect':>9} {'colour':>9} {'HVPs':>9} "
-            f"{'decomp':>9} {'total':>9} {'n HVPs':>11} {'dense':>9} {'rel err':>9}")
+            f"{'decomp':>9} {'total':>9} {'(min)':>9} {'n HVPs':>11} {'dense':>9} "
+            f"{'rel err':>9}")
     print(head)
     warm = np.linspace(-1, 1, 10)
     for m in ("star", "acyclic"):
@@ -87,10 +102,12 @@ def rosenbrock_table(sizes: list[int]) -> None:
             t_hvp, (_, B) = best(lambda: jvp_batch(dt.grad(rosenbrock), x, seeds))
             Bn = np.asarray(B).T.copy()
             t_dec, H = best(lambda: cs._decompress_graph(g, col, Bn))
-            t_all, H2 = best(lambda: dt.hessian(rosenbrock, structure="sparse", method=m)(x))
+            hm = dt.hessian(rosenbrock, structure="sparse", method=m)
+            t_all, t_low, H2 = timed(lambda: hm(x))
             err = abs(H2 - exact).max() / scale
             print(f"{n:>8} {m:>8} {col.ncolors:>4} {ms(t_det)} {ms(t_col)} {ms(t_hvp)} "
-                  f"{ms(t_dec)} {ms(t_all)} {nh:>11} {dense:>9} {err:9.1e}", flush=True)
+                  f"{ms(t_dec)} {ms(t_all)} {ms(t_low)} {nh:>11} {dense:>9} {err:9.1e}",
+                  flush=True)
     print("'n HVPs': one vector-mode pass with n directions (n <= 1e3), else ~ n x one "
           "dt.hvp; 'dense': dt.hessian (fwd-over-rev, dense); 'rel err': "
           "max |H - H_exact| / max |H_exact|.")
@@ -104,16 +121,20 @@ def arrowhead_and_bidirectional(n: int) -> None:
     x = np.random.default_rng(1).uniform(-1, 1, n)
     t, (H, info) = best(lambda: dt.hessian(arrow, structure="sparse", return_info=True)(x))
     d2 = color_columns(hessian_sparsity(arrow, x)).ncolors
+    small = 2000
+    xs = x[:small]
+    t_d2, _ = best(lambda: dt.jacobian(dt.grad(arrow), xs, structure="sparse", mode="fwd"), 1)
+    t_st, _ = best(lambda: dt.hessian(arrow, structure="sparse")(xs))
     print(f"arrowhead Hessian: {info.colors} star colours, {ms(t).strip()} ms in all; a "
-          f"distance-2 (Jacobian) colouring needs {d2} colours")
+          f"distance-2 (Jacobian) colouring needs {d2} colours (at n = {small}: "
+          f"distance-2 dt.jacobian(dt.grad(f), mode='fwd') {ms(t_d2).strip()} ms, star "
+          f"{ms(t_st).strip()} ms)")
 
     def rowcol(x):
         return np.concatenate([np.sum(x ** 2)[None], np.sin(x[1:]) * x[0]])
     t, (J, info) = best(lambda: dt.jacobian(rowcol, x, structure="sparse", return_info=True))
     P = J != 0
     c, r = color_columns(P).ncolors, color_rows(P).ncolors
-    small = 2000
-    xs = x[:small]
     t1, _ = best(lambda: dt.jacobian(rowcol, xs, structure="sparse", mode="fwd"), 1)
     t2, _ = best(lambda: dt.jacobian(rowcol, xs, structure="sparse"))
     print(f"dense row + dense column Jacobian: {info.passes} passes "
@@ -129,6 +150,7 @@ def main() -> None:
     sizes = [n for n in (10**3, 10**4, 10**5, 10**6) if n <= args.max_n]
     rosenbrock_table(sizes)
     arrowhead_and_bidirectional(10**4)
+    print(f"\n{load()}")
 
 
 if __name__ == "__main__":
