@@ -380,6 +380,31 @@ def test_plain_python_kernels_match_compiled() -> None:
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_colours_stay_below_the_degree_bound_the_kernels_size_their_arrays_by(seed) -> None:
+    # the kernels keep per-colour arrays of D^2 + D + 2 entries (D the largest degree),
+    # not n: on sparse graphs of small degree in random orders, colourings stay valid,
+    # within that bound, and equal to the kernels run as plain Python (where numpy
+    # checks every index, so an array too short would raise instead of being overrun)
+    rng = np.random.default_rng(seed)
+    n = 600
+    a = rng.integers(0, n, 900)
+    b = (a + rng.integers(1, n, 900)) % n
+    p = sp.csr_array((np.ones(900), (a, b)), shape=(n, n))
+    p = ((p + p.T) > 0).astype(float)
+    g = S._graph(p)
+    deg = int(np.diff(g.ptr).max())
+    perm = rng.permutation(n).astype(np.int64)
+    for name, bound in (("star", deg * deg + deg), ("acyclic", deg * deg)):
+        c1, k1 = S._call(name, perm, g.ptr, g.idx, g.rev)
+        c2, k2 = S._SOURCES[name](perm, g.ptr, g.idx, g.rev)
+        np.testing.assert_array_equal(c1, c2)
+        assert k1 == k2 <= bound + 1 < n
+    dense = p.toarray() != 0
+    assert brute_star(dense, S._call("star", perm, g.ptr, g.idx, g.rev)[0])
+    assert brute_acyclic(dense, S._call("acyclic", perm, g.ptr, g.idx, g.rev)[0])
+
+
 @pytest.mark.parametrize("p", [stencil(7, 6), arrowhead(40)])
 def test_without_numba_small_graphs_get_the_greedy_colourings(p, monkeypatch) -> None:
     compiled = [(c.colors, c.ncolors, c.lower_bound) for c in (star_coloring(p),

@@ -16,12 +16,19 @@ def _star_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
     # around a neighbour costs its number of colours, not its degree.
     n = ptr.shape[0] - 1
     nnz = idx.shape[0]
+    # A vertex is kept off the colours of its neighbours and of their star partners
+    # (neighbours of neighbours): at most D + D^2 of them, D the largest degree, so
+    # the per-colour arrays need no more than that plus one (and never more than n).
+    deg = 0
+    for v in range(n):
+        deg = max(deg, ptr[v + 1] - ptr[v])
+    k = min(n, deg * deg + deg + 1) + 1
     color = np.full(n, -1, dtype=np.int64)
-    forbidden = np.full(n + 1, -1, dtype=np.int64)
-    cnt = np.zeros(n + 1, dtype=np.int64)        # coloured neighbours of v per colour
-    cnt_at = np.full(n + 1, -1, dtype=np.int64)
-    new_at = np.full(n + 1, -1, dtype=np.int64)   # the star v hubs, per colour
-    new_star = np.zeros(n + 1, dtype=np.int64)
+    forbidden = np.full(k, -1, dtype=np.int64)
+    cnt = np.zeros(k, dtype=np.int64)            # coloured neighbours of v per colour
+    cnt_at = np.full(k, -1, dtype=np.int64)
+    new_at = np.full(k, -1, dtype=np.int64)       # the star v hubs, per colour
+    new_star = np.zeros(k, dtype=np.int64)
     hub = np.full(nnz + 1, -1, dtype=np.int64)    # -1: a single edge, either end
     head = np.full(n, -1, dtype=np.int64)         # per vertex: its stars, linked
     nxt = np.full(nnz + 1, -1, dtype=np.int64)
@@ -110,14 +117,18 @@ def _star_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
 def _acyclic_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
     n = ptr.shape[0] - 1
     nnz = idx.shape[0]
+    deg = 0                  # per-colour arrays: at most D + D (D - 1) colours forbidden
+    for v in range(n):
+        deg = max(deg, ptr[v + 1] - ptr[v])
+    k = min(n, deg * deg + 1) + 1
     color = np.full(n, -1, dtype=np.int64)
-    forbidden = np.full(n + 1, -1, dtype=np.int64)
+    forbidden = np.full(k, -1, dtype=np.int64)
     parent = np.arange(nnz, dtype=np.int64)       # disjoint sets over edges
     size = np.ones(nnz, dtype=np.int64)
     seen_v = np.full(nnz, -1, dtype=np.int64)     # per tree root: reached from v via w
     seen_w = np.full(nnz, -1, dtype=np.int64)
-    first_at = np.full(n + 1, -1, dtype=np.int64)
-    first_edge = np.zeros(n + 1, dtype=np.int64)
+    first_at = np.full(k, -1, dtype=np.int64)
+    first_edge = np.zeros(k, dtype=np.int64)
     ncolors = 0
     for t in range(n):
         v = order[t]
