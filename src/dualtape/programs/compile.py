@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._api import flatten, unflatten
+from ..registry import Tracer
 from .passes import FUSABLE, INDEX_ADD_SUM
 from .recording import Guard, Instr, _same_value
 from .show import names
@@ -90,18 +91,24 @@ def _program_parts(rec: Any, optimized: bool) -> tuple:
     return list(rec.steps), dict(rec.consts), rec.out_refs, [()] * len(rec.steps)
 
 
+#: Generated code releases values at their last use once the values of the whole program
+#: would take this many bytes (below, keeping them costs less than the ``del``s).
+RELEASE_BYTES = 256 * 1024
+
+
 def generate(rec: Any, optimized: bool, groups: dict | None = None,
              fast: bool = False) -> tuple[str, dict]:
     """(source, namespace): the namespace holds what the source refers to by name
     (implementations that are not numpy's, constants and parameters without a
     literal).  ``groups`` (step index -> kernel call) replaces fused runs.  ``fast``
     (code to execute, not to read): numpy's functions are bound to plain names, and
-    values are released only when some intermediate is large enough to matter or the
-    program is long (many small values alive at once cost cache)."""
+    values are released only when some intermediate is large enough to matter, all of
+    them together take ``RELEASE_BYTES`` or more, or the program is long (many small
+    values alive at once cost cache)."""
     avals = rec.plan.avals if optimized else rec.avals
     release = optimized and (not fast or max(
         (int(np.prod(a[0], dtype=np.int64)) for a in avals), default=0) >= 4096
-        or len(avals) > 2000)
+        or len(avals) > 2000 or rec.plan.memory()["kept"] >= RELEASE_BYTES)
     nm = names(rec)
     steps, consts, out_refs, frees = _program_parts(rec, optimized)
     ns: dict = {"np": np, "GuardFailed": GuardFailed, "same_value": same_value}
@@ -264,9 +271,12 @@ def compile_program(prog: Any, backend: str = "auto") -> Callable:
         leaves, tree = flatten(args + (kwargs,) if kwargs else args)
         if tree != rec.in_tree or not rec.matches(leaves):
             return prog(*args, **kwargs)
-        xs = [np.asarray(v) for v, st in zip(leaves, rec.statics) if st is None]
-        if len(xs) != len(in_slots):
+        xs = [v for v, st in zip(leaves, rec.statics) if st is None]
+        if len(xs) != len(in_slots) or any(isinstance(v, Tracer) for v in xs):
+            # under a transform (a count, a derivative of the compiled function) the
+            # program replays through bind, so the transform sees every primitive
             return prog(*args, **kwargs)
+        xs = [v if type(v) is np.ndarray else np.asarray(v) for v in xs]
         try:
             out = fn(*xs)
         except GuardFailed:
