@@ -19,7 +19,8 @@ import numpy as np
 
 from .._api import flatten, unflatten
 from ..registry import Tracer
-from .passes import FUSABLE, INDEX_ADD_SUM
+from ..registry import lookup
+from .passes import fusable
 from .recording import Guard, Instr, _same_value
 from .show import names
 
@@ -158,11 +159,13 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
                 short = "_" + fn[3:].replace(".", "_")
                 ns[short] = st.prim.impl
                 fn = short
-            if st.prim is INDEX_ADD_SUM:
-                fn, builtin = "index_add_sum", True
+            if not builtin and not st.prim.user and not _registered(st.prim):
+                # a step only replay plans write: import its implementation by name
+                fn, builtin = st.prim.impl.__name__, True
                 ns[fn] = st.prim.impl
-                if "from dualtape.programs.passes import index_add_sum" not in header:
-                    header.append("from dualtape.programs.passes import index_add_sum")
+                line = f"from {st.prim.impl.__module__} import {fn}"
+                if line not in header:
+                    header.append(line)
             if not builtin:
                 key = fn if ns.get(fn, st.prim.impl) is st.prim.impl else f"{fn}{k}"
                 fn = key
@@ -306,23 +309,24 @@ def _numba() -> Any:
     return numba
 
 
-_SCALAR = {
-    "add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
-    "divide": "({0} / {1})", "negative": "(-{0})", "power": "({0} ** {1})",
-    "sin": "np.sin({0})", "cos": "np.cos({0})", "tan": "np.tan({0})",
-    "tanh": "np.tanh({0})", "exp": "np.exp({0})", "log": "np.log({0})",
-    "sqrt": "np.sqrt({0})", "square": "({0} * {0})", "abs": "abs({0})",
-    "sinh": "np.sinh({0})", "cosh": "np.cosh({0})", "arcsin": "np.arcsin({0})",
-    "arccos": "np.arccos({0})", "arctan": "np.arctan({0})", "log1p": "np.log1p({0})",
-    "expm1": "np.expm1({0})", "reciprocal": "(1.0 / {0})", "sign": "np.sign({0})",
-    "maximum": "np.maximum({0}, {1})", "minimum": "np.minimum({0}, {1})",
-    "where": "({1} if {0} else {2})", "isfinite": "np.isfinite({0})",
-    "logical_or": "({0} or {1})", "logical_and": "({0} and {1})",
-    "logical_not": "(not {0})", "not_equal": "({0} != {1})", "equal": "({0} == {1})",
-    "less": "({0} < {1})", "less_equal": "({0} <= {1})", "greater": "({0} > {1})",
-    "greater_equal": "({0} >= {1})", "reshape": "{0}", "broadcast_to": "{0}",
-}
-assert set(_SCALAR) == set(FUSABLE)
+def _registered(prim: Any) -> bool:
+    try:
+        return lookup(prim.name) is prim
+    except (KeyError, LookupError, ValueError):
+        return False
+
+
+def _scalar_term(prim: Any, terms: list, ns: dict, numba: Any) -> str:
+    """One element of ``prim``'s result in a kernel: its ``scalar`` rule, a Python
+    expression over ``{0}``, ``{1}``, ... or a scalar function (compiled by numba and
+    called by name)."""
+    rule = prim.scalar
+    if isinstance(rule, str):
+        return rule.format(*terms)
+    key = f"s_{id(rule)}"
+    if key not in ns:
+        ns[key] = rule if hasattr(rule, "py_func") else numba.njit(rule)
+    return f"{key}({', '.join(terms)})"
 
 
 def _kernels(rec: Any, numba: Any) -> dict:
@@ -338,6 +342,7 @@ def _kernels(rec: Any, numba: Any) -> dict:
     calls: dict = {}
     for g in plan.groups:
         ins: list = []
+        kns: dict = {}                # what the kernel's source calls by name
         made: set = set()
         body: list = []
         checks: list = []
@@ -353,7 +358,7 @@ def _kernels(rec: Any, numba: Any) -> dict:
                 body.append(f"if {'not ' if st.outcome else ''}np.isfinite({term}): bad = 1")
                 checks.append(st.describe(names(rec).get(a)))
                 continue
-            if st.prim.multiple_results or st.prim.name not in _SCALAR:
+            if not fusable(st.prim):
                 break
             terms = []
             for a in st.args:
@@ -367,7 +372,7 @@ def _kernels(rec: Any, numba: Any) -> dict:
                         ins.append(a)
                     terms.append(f"a{ins.index(a)}[i if a{ins.index(a)}.size > 1 else 0]")
             o = st.outs[0]
-            body.append(f"t{o} = {_SCALAR[st.prim.name].format(*terms)}")
+            body.append(f"t{o} = {_scalar_term(st.prim, terms, kns, numba)}")
             made.add(o)
         else:
             last = g[-1]
@@ -375,7 +380,7 @@ def _kernels(rec: Any, numba: Any) -> dict:
             if not outs:
                 continue
             src = _kernel_source(ins, outs, body)
-            kern = _jit(numba, src)
+            kern = _jit(numba, src, kns)
             calls[g[0]] = _call_writer(kern, ins, outs, plan.avals, g, len(calls), checks)
     return calls
 
@@ -389,14 +394,16 @@ def _kernel_source(ins: list, outs: list, body: list) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _jit(numba: Any, src: str) -> Callable:
+def _jit(numba: Any, src: str, names: dict) -> Callable:
+    # the scalar functions a kernel calls are part of what it is
+    key = (src, tuple(sorted((k, id(v)) for k, v in names.items())))
     with _kernel_lock:
-        kern = _kernel_cache.get(src)
+        kern = _kernel_cache.get(key)
         if kern is None:
-            ns: dict = {"np": np}
+            ns: dict = {"np": np, **names}
             exec(src, ns)
             kern = numba.njit(error_model="numpy", nogil=True)(ns["kernel"])
-            _kernel_cache[src] = kern
+            _kernel_cache[key] = kern
         return kern
 
 
