@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import cmath
 import math
+import re
 import threading
 from typing import Any, Callable
 
@@ -132,6 +133,36 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
         return _ident(nm[s]) if s in nm else f"t{s}"
 
     inputs = [_ident(nm[s]) for s in rec.in_slots]
+    scal, ctx = (_scalar_slots(rec, steps, consts, avals) if fast and optimized and
+                 not groups else (set(), set()))
+    restored: dict = {}
+
+    def whole(s: int) -> str:
+        """``s`` with its recorded shape (a value held as a numpy scalar is reshaped)."""
+        if s not in scal:
+            return ref(s)
+        if s not in restored:
+            restored[s] = f"{ref(s)}_a"
+            ns["_as_shape"] = _as_shape
+            body.append(f"{restored[s]} = _as_shape({ref(s)}, {avals[s][0]!r})")
+        return restored[s]
+
+    def one(s: int) -> str:
+        """``s`` in a step computed on numpy scalars (constants as numpy scalars too)."""
+        if s in consts and isinstance(consts[s], np.ndarray):
+            key = f"{ref(s)}_s"
+            if key not in ns:
+                ns[key] = consts[s].reshape(-1)[0]
+                header.append(f"{key} = {ref(s)}.reshape(-1)[0]")
+            return key
+        return ref(s)
+
+    for j, s in enumerate(rec.in_slots):
+        if s in scal:
+            # the argument as given serves the steps that need its shape
+            restored[s] = inputs[j] + "_a"
+            body.append(f"{inputs[j]} = {restored[s]}.reshape(-1)[0]")
+            inputs[j] = restored[s]
     sweep = None
     skip: set = set()
     for k, st in enumerate(steps):
@@ -144,7 +175,8 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
             skip.update(covered)
             continue
         if isinstance(st, Guard):
-            x = ref(st.slot)
+            # truth, number and finiteness read one element alike; a value, whole
+            x = whole(st.slot) if st.kind == "value" else ref(st.slot)
             cond = _guard_condition(st, x, k, ns, avals[st.slot])
             body.append(f"if {cond}:   # guard recorded at {st.where}")
             body.append(f"    raise GuardFailed({st.describe(nm.get(st.slot)).strip()!r})")
@@ -153,6 +185,19 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
                 body.append("# adjoint / tangent sweep (derivative rules)" if st.derivative
                             else "# primal")
             sweep = st.derivative
+            if k in ctx:
+                expr = st.prim.scalar.format(*[one(a) for a in st.args])
+                if expr.startswith("np."):          # a unary ufunc: bound to a name
+                    fn = expr[3:expr.index("(")]
+                    ns["_" + fn] = getattr(np, fn)
+                    expr = "_" + expr[3:]
+                body.append(f"{ref(st.outs[0])} = {expr}")
+                if release and frees[k]:
+                    dead = [ref(s) for s in frees[k] if s not in consts and
+                            s not in rec.in_slots]
+                    if dead:
+                        body.append(f"del {', '.join(dead)}")
+                continue
             fn, builtin = _fn_name(st.prim)
             if fast and builtin and fn.startswith("np."):
                 # one name lookup instead of two per call
@@ -175,7 +220,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
                                   if not st.prim.user else
                                   f"{key} = ...   # the implementation of user primitive "
                                   f"{st.prim.name!r}")
-            args = [ref(a) for a in st.args]
+            args = [whole(a) for a in st.args]
             for p, v in st.params.items():
                 lit = _lit(v)
                 if lit is None:
@@ -198,7 +243,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
             # a constant the program keeps is handed out as a copy: the caller may
             # write into what it gets
             copy = ".copy()" if isinstance(consts.get(r[1]), np.ndarray) else ""
-            outs.append(ref(r[1]) + copy)
+            outs.append(whole(r[1]) + copy)
         else:                                 # an output that is a constant
             lit = _lit(r[1])
             if lit is None:
@@ -221,6 +266,51 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
     defn.append(f"    return ({ret})")
     ns["__definition__"] = "\n".join(defn) + "\n"
     return "\n".join(lines + defn) + "\n", ns
+
+
+#: Scalar rules that, applied to numpy scalars, are numpy's own scalar arithmetic or a
+#: unary ufunc: both give the bits the ufunc gives on arrays, at a fraction of the cost.
+_SCALAR_FORM = re.compile(r"\(\{0\} [-+*/] \{1\}\)|\(-\{0\}\)|np\.\w+\(\{0\}\)")
+
+
+def _scalar_slots(rec: Any, steps: list, consts: dict, avals: tuple) -> tuple[set, set]:
+    """(slots, steps): the one-element floating-point values a replay may hold as numpy
+    scalars, and the steps computed on them, or nothing when too few steps would be.
+
+    Numpy's per-call cost on a one-element array is several times its cost on a numpy
+    scalar; elementwise steps do not care which of the two they get (every value has
+    one element), and the steps that do get the value reshaped to its recorded shape.
+    """
+    def single(s: int) -> bool:
+        if s in consts:
+            return int(np.size(consts[s])) == 1
+        return int(np.prod(avals[s][0], dtype=np.int64)) == 1
+
+    def floating(s: int) -> bool:
+        return np.dtype(avals[s][1]).kind == "f"
+
+    scal = {s for s in rec.in_slots if single(s) and floating(s)}
+    ctx = set()
+    for k, st in enumerate(steps):
+        if not isinstance(st, Instr) or st.prim.multiple_results or st.params or \
+                not isinstance(st.prim.scalar, str) or \
+                not _SCALAR_FORM.fullmatch(st.prim.scalar):
+            continue
+        o = st.outs[0]
+        if single(o) and floating(o) and all(single(a) and (a in scal or a in consts)
+                                             for a in st.args) and \
+                any(a in scal for a in st.args):
+            scal.add(o)
+            ctx.add(k)
+    return (scal, ctx) if len(ctx) >= 8 else (set(), set())
+
+
+def _as_shape(v: Any, shape: tuple) -> Any:
+    """A one-element value (numpy scalar or array) with the given shape; shape () gives a
+    numpy scalar, as numpy's functions return."""
+    if shape == ():
+        return v.reshape(())[()] if type(v) is np.ndarray else v
+    return np.reshape(v, shape)
 
 
 def _guard_condition(g: Guard, x: str, k: int, ns: dict, aval: tuple) -> str:
