@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import pathlib
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -169,9 +170,12 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
     ax.set_ylabel("peak memory (bytes, tracemalloc)")
     ax.set_title("(c) peak memory")
 
+    from matplotlib.ticker import FuncFormatter
+
     ns = sorted({r["n"] for r in records})
     for a in axes:
         C.log2_ticks(a, ns[::2])          # powers of 4: every other one keeps them apart
+        a.xaxis.set_major_formatter(FuncFormatter(_power_of_two))
         a.grid(True, which="major", alpha=0.3)
         a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize=6)
     if "compiled" not in have:
@@ -180,6 +184,12 @@ def plot(records: list[dict], figures_dir="paper/figures") -> list[pathlib.Path]
     fig.suptitle(f"One gradient, three strategies over one registry: a chain of {OPS} "
                  f"elementwise operations and a sum")
     return list(save_figure(fig, pathlib.Path(figures_dir) / NAME, records=records))
+
+
+def _power_of_two(v: float, _pos: Any = None) -> str:
+    k = int(round(np.log2(v))) if v > 0 else 0
+    return f"2{str(k).translate(str.maketrans('0123456789', '⁰¹²³⁴⁵⁶⁷⁸⁹'))}" \
+        if v > 0 and 2 ** k == v else f"{v:g}"
 
 
 #: Headline quantities: (kind, tolerance, description), see modes_vs_n_m.TOLERANCES.
