@@ -248,3 +248,18 @@ def test_converting_a_recorded_value_to_an_array_raises_as_in_every_mode():
         dt.grad(f)(x)
     with pytest.raises(TypeError):
         dt.record(f, x)
+
+
+@pytest.mark.parametrize("mode", ["auto", "fwd", "rev"])
+def test_recorded_jacobian_replays_in_every_mode_without_recording_again(mode):
+    # mode="auto" prices the modes with a count; the count reads sizes, never values,
+    # so it leaves no guard that a new input would fail
+    f = lambda x: dnp.sin(x) * x[0] + dnp.roll(x, 1) ** 2
+    x = np.linspace(0.1, 1, 6)
+    prog = dt.record(lambda v: dt.jacobian(f, v, mode=mode), x)
+    assert all(g.kind == "finite" for g in prog.guards)
+    y = 0.5 * x
+    want = np.diag(np.cos(y) * y[0]) + np.diag(2 * np.roll(y, 1)) @ np.roll(np.eye(6), 1, 0)
+    want[:, 0] += np.sin(y)
+    np.testing.assert_allclose(prog(y), want, rtol=1e-13)
+    assert prog.stats.replays == 1 and prog.stats.rerecords == 0

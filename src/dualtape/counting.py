@@ -195,5 +195,11 @@ def _record_bytes(rec: Any) -> int:
         return 0
     _, primals, _, ans, _ = rec
     vals = list(primals) + list(ans if isinstance(ans, tuple) else (ans,))
-    plain = [value_of(v, structural=False) for v in vals]     # their sizes, not values
-    return sum(_nbytes(v) for v in plain if isinstance(v, (np.ndarray, np.generic)))
+    return sum(_record_nbytes(v) for v in vals)
+
+
+def _record_nbytes(v: Any) -> int:
+    # from the shape and dtype, never the value: a recording would guard a value read
+    if isinstance(v, Tracer):
+        return int(np.prod(v.shape, dtype=np.int64)) * np.dtype(v.dtype).itemsize
+    return _nbytes(v) if isinstance(v, (np.ndarray, np.generic)) else 0

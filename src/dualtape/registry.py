@@ -157,6 +157,26 @@ class Primitive:
     * ``partials`` (elementwise primitives): the local partial of each argument, from
       which jvp, vjp and the local structure rule are built.
 
+    Replay rules (what the passes and the compiled back end of a recorded program read;
+    any primitive may carry them, user primitives included):
+
+    * ``scalar``: the value at one element, as a Python expression over ``{0}``, ``{1}``,
+      ... (e.g. ``"np.sin({0})"``) or a function of scalars that numba can compile.  It
+      also says that each element of the result depends only on the same element (in
+      flat order) of each argument, or on a one-element argument, so chains of such
+      primitives fuse into one loop.  None: not fusable.
+    * ``simplify(known, params) -> int | tuple | None``: given the constant arguments
+      (``known``: argument index -> value), the index of an argument the result equals
+      exactly whatever the others are (x * 1, x - 0: used when its shape and dtype are
+      the result's), or a 1-tuple holding one value every element of the result takes.
+    * ``signed_sum``: the result is exactly the sum of the arguments with these signs
+      (``(1, 1)`` add, ``(1, -1)`` subtract, ``(-1,)`` negative), in IEEE arithmetic.
+    * ``odd``: negating any one real floating-point argument negates the result exactly
+      (multiply, divide).
+    * ``pair_sum(params_a, params_b) -> (primitive, params) | None``: one step computing
+      ``self(a, **params_a) + self(b, **params_b)`` from ``a, b`` (two scatters into
+      zeros as one scatter-add), or None where it cannot.
+
     ``nondiff`` primitives (comparisons, ``sign``, ``floor``...) have derivative zero
     everywhere they are defined; modes return their plain numpy result, which is the
     symbolic zero.  ``multiple_results`` primitives return a tuple; their tangents and
@@ -166,7 +186,8 @@ class Primitive:
 
     __slots__ = (
         "name", "impl", "jvp", "vjp", "nondiff", "multiple_results", "kind", "partials",
-        "sparsity", "cost", "user", "residuals", "__weakref__",
+        "sparsity", "cost", "user", "residuals", "scalar", "simplify", "signed_sum", "odd",
+        "pair_sum", "__weakref__",
     )
 
     def __init__(self, name: str, impl: Callable, *, nondiff: bool = False,
@@ -183,6 +204,11 @@ class Primitive:
         self.cost: Callable | None = None
         self.user = False             # defined with dt.defprimitive
         self.residuals: tuple | None = None
+        self.scalar: str | Callable | None = None
+        self.simplify: Callable | None = None
+        self.signed_sum: tuple | None = None
+        self.odd = False
+        self.pair_sum: Callable | None = None
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import bind
+from ..registry import bind, lookup
 from . import _cost, _structure
 from ._rules import (INPLACE_MIN, OPS, broadcast_batch, define, elementwise, expand_to, fresh,
                      nondiff, shape, unbroadcast)
@@ -364,3 +364,65 @@ def round_(x: Any, decimals: int = 0) -> Any:
 
 round_.primitive = round_p
 OPS["round"] = round_
+
+
+# ---- replay rules (see Primitive): scalar kernels and exact simplifications ---------
+def _is_all(v: Any, x: Any) -> bool:
+    a = np.asarray(v)
+    return a.dtype.kind in "biuf" and a.size > 0 and bool((a == x).all())
+
+
+def _unit_at(*where: int, unit: float) -> Any:
+    """simplify rule: the result is the other argument where argument ``i`` is ``unit``."""
+    def simplify(known: dict, params: dict) -> Any:
+        for i in where:
+            if i in known and _is_all(known[i], unit):
+                return 1 - i
+        return None
+    return simplify
+
+
+def _absorbing(value: bool) -> Any:
+    """simplify rule of logical_or (value True) and logical_and (False)."""
+    def simplify(known: dict, params: dict) -> Any:
+        for v in known.values():
+            if np.asarray(v).dtype.kind in "biuf" and _is_all(np.asarray(v) != 0, value):
+                return (value,)
+        return None
+    return simplify
+
+
+def _where_simplify(known: dict, params: dict) -> Any:
+    if 0 not in known:
+        return None
+    c = np.asarray(known[0])
+    return 1 if c.all() else 2 if not c.any() else None
+
+
+_SCALAR = {
+    "add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+    "divide": "({0} / {1})", "negative": "(-{0})", "power": "({0} ** {1})",
+    "sin": "np.sin({0})", "cos": "np.cos({0})", "tan": "np.tan({0})",
+    "tanh": "np.tanh({0})", "exp": "np.exp({0})", "log": "np.log({0})",
+    "sqrt": "np.sqrt({0})", "abs": "abs({0})", "sinh": "np.sinh({0})",
+    "cosh": "np.cosh({0})", "arcsin": "np.arcsin({0})", "arccos": "np.arccos({0})",
+    "arctan": "np.arctan({0})", "log1p": "np.log1p({0})", "expm1": "np.expm1({0})",
+    "sign": "np.sign({0})", "maximum": "np.maximum({0}, {1})",
+    "minimum": "np.minimum({0}, {1})", "where": "({1} if {0} else {2})",
+    "isfinite": "np.isfinite({0})", "logical_or": "({0} or {1})",
+    "logical_and": "({0} and {1})", "logical_not": "(not {0})",
+    "not_equal": "({0} != {1})", "equal": "({0} == {1})", "less": "({0} < {1})",
+    "less_equal": "({0} <= {1})", "greater": "({0} > {1})",
+    "greater_equal": "({0} >= {1})",
+}
+for _name, _expr in _SCALAR.items():
+    lookup(_name).scalar = _expr
+multiply_p.simplify = _unit_at(0, 1, unit=1)
+divide_p.simplify = _unit_at(1, unit=1)
+power_p.simplify = _unit_at(1, unit=1)
+subtract_p.simplify = _unit_at(1, unit=0)     # x + 0 is not x: -0.0 + 0 is +0.0
+logical_or.primitive.simplify = _absorbing(True)
+logical_and.primitive.simplify = _absorbing(False)
+where_p.simplify = _where_simplify
+add_p.signed_sum, subtract_p.signed_sum, negative_p.signed_sum = (1, 1), (1, -1), (-1,)
+multiply_p.odd = divide_p.odd = True

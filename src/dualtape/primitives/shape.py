@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..registry import Tracer, bind, value_of
+from ..registry import Primitive, Tracer, bind, value_of
 from . import _cost, _structure
 from ._rules import OPS, define, ndim, shape, unbroadcast
 
@@ -180,6 +180,33 @@ index_add_p = define("index_add", _index_add_impl,
                      vjp=(lambda g, ans, v, idx, advanced, shape:
                           _batched_getitem(g, ndim(g) - ndim(ans), idx, advanced),),
                      sparsity=_structure.scatter, cost=_cost.scatter, residuals=())
+
+
+def index_add_sum(a: Any, b: Any, *, idx_a: tuple, idx_b: tuple, shape: tuple) -> Any:
+    """``index_add(a, idx_a) + index_add(b, idx_b)`` (basic indices) in one buffer."""
+    z = np.zeros(shape, dtype=np.result_type(a, b))
+    z[idx_a] += a
+    z[idx_b] += b
+    return z
+
+
+#: What a replayed program runs for the sum of two scatters (not registered: it has no
+#: derivative rules, and only replay plans write it).
+index_add_sum_p = Primitive("index_add_sum", index_add_sum)
+
+
+def _index_add_pair_sum(pa: dict, pb: dict) -> Any:
+    # basic indices write each position at most once, so one buffer gives the same sum
+    # (up to the sign of a zero sum)
+    if pa["advanced"] or pb["advanced"] or pa["shape"] != pb["shape"]:
+        return None
+    return index_add_sum_p, {"idx_a": pa["idx"], "idx_b": pb["idx"], "shape": pa["shape"]}
+
+
+index_add_p.pair_sum = _index_add_pair_sum
+# a reshape or broadcast to the shape it has is its argument
+reshape_p.simplify = broadcast_to_p.simplify = lambda known, params: 0
+reshape_p.scalar = broadcast_to_p.scalar = "{0}"
 
 
 def index_add(v: Any, idx: tuple, advanced: bool, shape: tuple) -> Any:

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import cmath
 import math
+import re
 import threading
 from typing import Any, Callable
 
 import numpy as np
 
 from .._api import flatten, unflatten
-from .passes import FUSABLE, INDEX_ADD_SUM
+from ..registry import Tracer
+from ..registry import lookup
+from .passes import fusable
 from .recording import Guard, Instr, _same_value
 from .show import names
 
@@ -90,18 +93,24 @@ def _program_parts(rec: Any, optimized: bool) -> tuple:
     return list(rec.steps), dict(rec.consts), rec.out_refs, [()] * len(rec.steps)
 
 
+#: Generated code releases values at their last use once the values of the whole program
+#: would take this many bytes (below, keeping them costs less than the ``del``s).
+RELEASE_BYTES = 256 * 1024
+
+
 def generate(rec: Any, optimized: bool, groups: dict | None = None,
              fast: bool = False) -> tuple[str, dict]:
     """(source, namespace): the namespace holds what the source refers to by name
     (implementations that are not numpy's, constants and parameters without a
     literal).  ``groups`` (step index -> kernel call) replaces fused runs.  ``fast``
     (code to execute, not to read): numpy's functions are bound to plain names, and
-    values are released only when some intermediate is large enough to matter or the
-    program is long (many small values alive at once cost cache)."""
+    values are released only when some intermediate is large enough to matter, all of
+    them together take ``RELEASE_BYTES`` or more, or the program is long (many small
+    values alive at once cost cache)."""
     avals = rec.plan.avals if optimized else rec.avals
     release = optimized and (not fast or max(
         (int(np.prod(a[0], dtype=np.int64)) for a in avals), default=0) >= 4096
-        or len(avals) > 2000)
+        or len(avals) > 2000 or rec.plan.memory()["kept"] >= RELEASE_BYTES)
     nm = names(rec)
     steps, consts, out_refs, frees = _program_parts(rec, optimized)
     ns: dict = {"np": np, "GuardFailed": GuardFailed, "same_value": same_value}
@@ -124,6 +133,36 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
         return _ident(nm[s]) if s in nm else f"t{s}"
 
     inputs = [_ident(nm[s]) for s in rec.in_slots]
+    scal, ctx = (_scalar_slots(rec, steps, consts, avals) if fast and optimized and
+                 not groups else (set(), set()))
+    restored: dict = {}
+
+    def whole(s: int) -> str:
+        """``s`` with its recorded shape (a value held as a numpy scalar is reshaped)."""
+        if s not in scal:
+            return ref(s)
+        if s not in restored:
+            restored[s] = f"{ref(s)}_a"
+            ns["_as_shape"] = _as_shape
+            body.append(f"{restored[s]} = _as_shape({ref(s)}, {avals[s][0]!r})")
+        return restored[s]
+
+    def one(s: int) -> str:
+        """``s`` in a step computed on numpy scalars (constants as numpy scalars too)."""
+        if s in consts and isinstance(consts[s], np.ndarray):
+            key = f"{ref(s)}_s"
+            if key not in ns:
+                ns[key] = consts[s].reshape(-1)[0]
+                header.append(f"{key} = {ref(s)}.reshape(-1)[0]")
+            return key
+        return ref(s)
+
+    for j, s in enumerate(rec.in_slots):
+        if s in scal:
+            # the argument as given serves the steps that need its shape
+            restored[s] = inputs[j] + "_a"
+            body.append(f"{inputs[j]} = {restored[s]}.reshape(-1)[0]")
+            inputs[j] = restored[s]
     sweep = None
     skip: set = set()
     for k, st in enumerate(steps):
@@ -136,7 +175,8 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
             skip.update(covered)
             continue
         if isinstance(st, Guard):
-            x = ref(st.slot)
+            # truth, number and finiteness read one element alike; a value, whole
+            x = whole(st.slot) if st.kind == "value" else ref(st.slot)
             cond = _guard_condition(st, x, k, ns, avals[st.slot])
             body.append(f"if {cond}:   # guard recorded at {st.where}")
             body.append(f"    raise GuardFailed({st.describe(nm.get(st.slot)).strip()!r})")
@@ -145,17 +185,32 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
                 body.append("# adjoint / tangent sweep (derivative rules)" if st.derivative
                             else "# primal")
             sweep = st.derivative
+            if k in ctx:
+                expr = st.prim.scalar.format(*[one(a) for a in st.args])
+                if expr.startswith("np."):          # a unary ufunc: bound to a name
+                    fn = expr[3:expr.index("(")]
+                    ns["_" + fn] = getattr(np, fn)
+                    expr = "_" + expr[3:]
+                body.append(f"{ref(st.outs[0])} = {expr}")
+                if release and frees[k]:
+                    dead = [ref(s) for s in frees[k] if s not in consts and
+                            s not in rec.in_slots]
+                    if dead:
+                        body.append(f"del {', '.join(dead)}")
+                continue
             fn, builtin = _fn_name(st.prim)
             if fast and builtin and fn.startswith("np."):
                 # one name lookup instead of two per call
                 short = "_" + fn[3:].replace(".", "_")
                 ns[short] = st.prim.impl
                 fn = short
-            if st.prim is INDEX_ADD_SUM:
-                fn, builtin = "index_add_sum", True
+            if not builtin and not st.prim.user and not _registered(st.prim):
+                # a step only replay plans write: import its implementation by name
+                fn, builtin = st.prim.impl.__name__, True
                 ns[fn] = st.prim.impl
-                if "from dualtape.programs.passes import index_add_sum" not in header:
-                    header.append("from dualtape.programs.passes import index_add_sum")
+                line = f"from {st.prim.impl.__module__} import {fn}"
+                if line not in header:
+                    header.append(line)
             if not builtin:
                 key = fn if ns.get(fn, st.prim.impl) is st.prim.impl else f"{fn}{k}"
                 fn = key
@@ -165,7 +220,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
                                   if not st.prim.user else
                                   f"{key} = ...   # the implementation of user primitive "
                                   f"{st.prim.name!r}")
-            args = [ref(a) for a in st.args]
+            args = [whole(a) for a in st.args]
             for p, v in st.params.items():
                 lit = _lit(v)
                 if lit is None:
@@ -188,7 +243,7 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
             # a constant the program keeps is handed out as a copy: the caller may
             # write into what it gets
             copy = ".copy()" if isinstance(consts.get(r[1]), np.ndarray) else ""
-            outs.append(ref(r[1]) + copy)
+            outs.append(whole(r[1]) + copy)
         else:                                 # an output that is a constant
             lit = _lit(r[1])
             if lit is None:
@@ -211,6 +266,51 @@ def generate(rec: Any, optimized: bool, groups: dict | None = None,
     defn.append(f"    return ({ret})")
     ns["__definition__"] = "\n".join(defn) + "\n"
     return "\n".join(lines + defn) + "\n", ns
+
+
+#: Scalar rules that, applied to numpy scalars, are numpy's own scalar arithmetic or a
+#: unary ufunc: both give the bits the ufunc gives on arrays, at a fraction of the cost.
+_SCALAR_FORM = re.compile(r"\(\{0\} [-+*/] \{1\}\)|\(-\{0\}\)|np\.\w+\(\{0\}\)")
+
+
+def _scalar_slots(rec: Any, steps: list, consts: dict, avals: tuple) -> tuple[set, set]:
+    """(slots, steps): the one-element floating-point values a replay may hold as numpy
+    scalars, and the steps computed on them, or nothing when too few steps would be.
+
+    Numpy's per-call cost on a one-element array is several times its cost on a numpy
+    scalar; elementwise steps do not care which of the two they get (every value has
+    one element), and the steps that do get the value reshaped to its recorded shape.
+    """
+    def single(s: int) -> bool:
+        if s in consts:
+            return int(np.size(consts[s])) == 1
+        return int(np.prod(avals[s][0], dtype=np.int64)) == 1
+
+    def floating(s: int) -> bool:
+        return np.dtype(avals[s][1]).kind == "f"
+
+    scal = {s for s in rec.in_slots if single(s) and floating(s)}
+    ctx = set()
+    for k, st in enumerate(steps):
+        if not isinstance(st, Instr) or st.prim.multiple_results or st.params or \
+                not isinstance(st.prim.scalar, str) or \
+                not _SCALAR_FORM.fullmatch(st.prim.scalar):
+            continue
+        o = st.outs[0]
+        if single(o) and floating(o) and all(single(a) and (a in scal or a in consts)
+                                             for a in st.args) and \
+                any(a in scal for a in st.args):
+            scal.add(o)
+            ctx.add(k)
+    return (scal, ctx) if len(ctx) >= 8 else (set(), set())
+
+
+def _as_shape(v: Any, shape: tuple) -> Any:
+    """A one-element value (numpy scalar or array) with the given shape; shape () gives a
+    numpy scalar, as numpy's functions return."""
+    if shape == ():
+        return v.reshape(())[()] if type(v) is np.ndarray else v
+    return np.reshape(v, shape)
 
 
 def _guard_condition(g: Guard, x: str, k: int, ns: dict, aval: tuple) -> str:
@@ -264,9 +364,12 @@ def compile_program(prog: Any, backend: str = "auto") -> Callable:
         leaves, tree = flatten(args + (kwargs,) if kwargs else args)
         if tree != rec.in_tree or not rec.matches(leaves):
             return prog(*args, **kwargs)
-        xs = [np.asarray(v) for v, st in zip(leaves, rec.statics) if st is None]
-        if len(xs) != len(in_slots):
+        xs = [v for v, st in zip(leaves, rec.statics) if st is None]
+        if len(xs) != len(in_slots) or any(isinstance(v, Tracer) for v in xs):
+            # under a transform (a count, a derivative of the compiled function) the
+            # program replays through bind, so the transform sees every primitive
             return prog(*args, **kwargs)
+        xs = [v if type(v) is np.ndarray else np.asarray(v) for v in xs]
         try:
             out = fn(*xs)
         except GuardFailed:
@@ -296,23 +399,24 @@ def _numba() -> Any:
     return numba
 
 
-_SCALAR = {
-    "add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
-    "divide": "({0} / {1})", "negative": "(-{0})", "power": "({0} ** {1})",
-    "sin": "np.sin({0})", "cos": "np.cos({0})", "tan": "np.tan({0})",
-    "tanh": "np.tanh({0})", "exp": "np.exp({0})", "log": "np.log({0})",
-    "sqrt": "np.sqrt({0})", "square": "({0} * {0})", "abs": "abs({0})",
-    "sinh": "np.sinh({0})", "cosh": "np.cosh({0})", "arcsin": "np.arcsin({0})",
-    "arccos": "np.arccos({0})", "arctan": "np.arctan({0})", "log1p": "np.log1p({0})",
-    "expm1": "np.expm1({0})", "reciprocal": "(1.0 / {0})", "sign": "np.sign({0})",
-    "maximum": "np.maximum({0}, {1})", "minimum": "np.minimum({0}, {1})",
-    "where": "({1} if {0} else {2})", "isfinite": "np.isfinite({0})",
-    "logical_or": "({0} or {1})", "logical_and": "({0} and {1})",
-    "logical_not": "(not {0})", "not_equal": "({0} != {1})", "equal": "({0} == {1})",
-    "less": "({0} < {1})", "less_equal": "({0} <= {1})", "greater": "({0} > {1})",
-    "greater_equal": "({0} >= {1})", "reshape": "{0}", "broadcast_to": "{0}",
-}
-assert set(_SCALAR) == set(FUSABLE)
+def _registered(prim: Any) -> bool:
+    try:
+        return lookup(prim.name) is prim
+    except (KeyError, LookupError, ValueError):
+        return False
+
+
+def _scalar_term(prim: Any, terms: list, ns: dict, numba: Any) -> str:
+    """One element of ``prim``'s result in a kernel: its ``scalar`` rule, a Python
+    expression over ``{0}``, ``{1}``, ... or a scalar function (compiled by numba and
+    called by name)."""
+    rule = prim.scalar
+    if isinstance(rule, str):
+        return rule.format(*terms)
+    key = f"s_{id(rule)}"
+    if key not in ns:
+        ns[key] = rule if hasattr(rule, "py_func") else numba.njit(rule)
+    return f"{key}({', '.join(terms)})"
 
 
 def _kernels(rec: Any, numba: Any) -> dict:
@@ -328,6 +432,7 @@ def _kernels(rec: Any, numba: Any) -> dict:
     calls: dict = {}
     for g in plan.groups:
         ins: list = []
+        kns: dict = {}                # what the kernel's source calls by name
         made: set = set()
         body: list = []
         checks: list = []
@@ -343,7 +448,7 @@ def _kernels(rec: Any, numba: Any) -> dict:
                 body.append(f"if {'not ' if st.outcome else ''}np.isfinite({term}): bad = 1")
                 checks.append(st.describe(names(rec).get(a)))
                 continue
-            if st.prim.multiple_results or st.prim.name not in _SCALAR:
+            if not fusable(st.prim):
                 break
             terms = []
             for a in st.args:
@@ -357,7 +462,7 @@ def _kernels(rec: Any, numba: Any) -> dict:
                         ins.append(a)
                     terms.append(f"a{ins.index(a)}[i if a{ins.index(a)}.size > 1 else 0]")
             o = st.outs[0]
-            body.append(f"t{o} = {_SCALAR[st.prim.name].format(*terms)}")
+            body.append(f"t{o} = {_scalar_term(st.prim, terms, kns, numba)}")
             made.add(o)
         else:
             last = g[-1]
@@ -365,7 +470,7 @@ def _kernels(rec: Any, numba: Any) -> dict:
             if not outs:
                 continue
             src = _kernel_source(ins, outs, body)
-            kern = _jit(numba, src)
+            kern = _jit(numba, src, kns)
             calls[g[0]] = _call_writer(kern, ins, outs, plan.avals, g, len(calls), checks)
     return calls
 
@@ -379,14 +484,16 @@ def _kernel_source(ins: list, outs: list, body: list) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _jit(numba: Any, src: str) -> Callable:
+def _jit(numba: Any, src: str, names: dict) -> Callable:
+    # the scalar functions a kernel calls are part of what it is
+    key = (src, tuple(sorted((k, id(v)) for k, v in names.items())))
     with _kernel_lock:
-        kern = _kernel_cache.get(src)
+        kern = _kernel_cache.get(key)
         if kern is None:
-            ns: dict = {"np": np}
+            ns: dict = {"np": np, **names}
             exec(src, ns)
             kern = numba.njit(error_model="numpy", nogil=True)(ns["kernel"])
-            _kernel_cache[src] = kern
+            _kernel_cache[key] = kern
         return kern
 
 

@@ -23,20 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import Primitive
+from ..primitives.elementwise import add_p, negative_p, subtract_p
 from .recording import Guard, Instr
 
-__all__ = ["Plan", "plan", "FUSABLE"]
+__all__ = ["Plan", "plan", "fusable"]
 
-#: Primitives whose value at each element depends only on the same element of each
-#: argument (or on a broadcast scalar), so a chain of them can run as one loop.
-FUSABLE = frozenset({
-    "add", "subtract", "multiply", "divide", "negative", "sin", "cos", "tan", "tanh",
-    "exp", "log", "sqrt", "power", "square", "abs", "sign", "maximum", "minimum",
-    "where", "isfinite", "logical_or", "logical_and", "logical_not", "not_equal", "equal",
-    "less", "less_equal", "greater", "greater_equal", "reshape", "broadcast_to",
-    "sinh", "cosh", "arcsin", "arccos", "arctan", "log1p", "expm1", "reciprocal",
-})
+
+def fusable(prim: Any) -> bool:
+    """Whether ``prim`` runs element by element (it has a scalar kernel, see
+    :class:`dualtape.registry.Primitive`), so chains of it fuse into one loop."""
+    return prim.scalar is not None and not prim.multiple_results
 
 
 @dataclass(frozen=True)
@@ -148,7 +144,7 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
         args = tuple(res(a) for a in st.args)
         ins = Instr(st.prim, args, st.params, st.outs, st.derivative)
         if optimize:
-            same = _identity(st.prim.name, args, consts, rec.avals, st.outs[0])
+            same = _identity(st.prim, args, st.params, consts, rec.avals, st.outs[0])
             if same is not None:
                 if isinstance(same, int):
                     alias[st.outs[0]] = res(same)
@@ -245,23 +241,11 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
                 groups, report, input_bytes)
 
 
-def index_add_sum(a: Any, b: Any, *, idx_a: tuple, idx_b: tuple, shape: tuple) -> Any:
-    """``index_add(a, idx_a) + index_add(b, idx_b)`` (basic indices) in one buffer."""
-    z = np.zeros(shape, dtype=np.result_type(a, b))
-    z[idx_a] += a
-    z[idx_b] += b
-    return z
-
-
-#: The step the pass below writes (not a registered primitive: replay only runs it).
-INDEX_ADD_SUM = Primitive("index_add_sum", index_add_sum)
-
-
 def _scatter_sums(steps: list, out_refs: tuple, report: dict) -> list:
-    """``add`` of two scatters into zeros (what the transposes of two slices of one
-    array give in a gradient) becomes one scatter-add into one buffer: one zero-filled
-    array and one full-size addition less.  Only for basic indices, where each scatter
-    writes a position at most once (equal up to the sign of a zero sum)."""
+    """A sum of two results of one primitive that has a ``pair_sum`` rule becomes the
+    one step the rule gives: the sum of two scatters into zeros (what the transposes of
+    two slices of one array give in a gradient) is one scatter-add into one buffer, one
+    zero-filled array and one full-size addition less."""
     made: dict = {}
     uses: dict = {}
     for st in steps:
@@ -274,14 +258,16 @@ def _scatter_sums(steps: list, out_refs: tuple, report: dict) -> list:
     for st in steps:
         if isinstance(st, Instr):
             made[st.outs[0]] = st
-            if st.prim.name == "add" and len(st.args) == 2:
+            if st.prim.signed_sum == (1, 1):
                 pa, pb = (made.get(a) for a in st.args)
-                if all(p is not None and p.prim.name == "index_add" and
-                       not p.params["advanced"] and uses.get(p.outs[0]) == 1
-                       for p in (pa, pb)) and pa.params["shape"] == pb.params["shape"]:
-                    st = Instr(INDEX_ADD_SUM, (pa.args[0], pb.args[0]),
-                               {"idx_a": pa.params["idx"], "idx_b": pb.params["idx"],
-                                "shape": pa.params["shape"]}, st.outs, st.derivative)
+                one = None
+                if all(p is not None and p.prim.pair_sum is not None and
+                       uses.get(p.outs[0]) == 1 and len(p.args) == 1
+                       for p in (pa, pb)) and pa.prim is pb.prim:
+                    one = pa.prim.pair_sum(pa.params, pb.params)
+                if one is not None:
+                    st = Instr(one[0], (pa.args[0], pb.args[0]), one[1], st.outs,
+                               st.derivative)
                     report["scatter_sums"] = report.get("scatter_sums", 0) + 1
         out.append(st)
     return out
@@ -298,8 +284,7 @@ def _negations(steps: list, consts: dict, out_refs: tuple, new_slot: Any,
     anything else is computed where it is read.  Returns the steps and the output
     references (an output may now be another slot).
     """
-    from ..registry import lookup
-    add, sub, neg = (lookup(n) for n in ("add", "subtract", "negative"))
+    add, sub, neg = add_p, subtract_p, negative_p
     pending: dict = {}            # slot -> base slot: the slot's value is -(base's)
     done: dict = {}               # slot -> materialised already
     alias: dict = {}              # slot -> the slot holding its value (-(-a) is a)
@@ -327,19 +312,22 @@ def _negations(steps: list, consts: dict, out_refs: tuple, new_slot: Any,
             out.append(Instr(st.prim, tuple(real(a, st.derivative) for a in st.args),
                              st.params, st.outs, st.derivative))
             continue
-        name, args, o, d = st.prim.name, st.args, st.outs[0], st.derivative
+        args, o, d = st.args, st.outs[0], st.derivative
+        signs, odd = st.prim.signed_sum, st.prim.odd
         negs = [a in pending for a in args]
         base = [pending.get(a, a) for a in args]
-        if name == "negative" and len(args) == 1 and np.dtype(avals[o][1]).kind == "f":
+        if signs == (-1,) and np.dtype(avals[o][1]).kind == "f":
             if negs[0]:
                 alias[o] = base[0]
             else:
                 pending[o] = args[0]
             report["negations"] = report.get("negations", 0) + 1
             continue
-        if name == "multiply" and len(args) == 2 and not any(negs) and \
+        if odd and st.prim.simplify is not None and len(args) == 2 and not any(negs) and \
                 np.dtype(avals[o][1]).kind == "f":
-            for i in (0, 1):             # x * -1 is -x
+            for i in (0, 1):             # x * -1 is -x (an odd rule with unit 1 at i)
+                if st.prim.simplify({i: 1}, {}) != 1 - i:
+                    continue
                 other = args[1 - i]
                 if args[i] in consts and _is(consts[args[i]], -1) and \
                         other not in consts and avals[other] == avals[o]:
@@ -348,7 +336,7 @@ def _negations(steps: list, consts: dict, out_refs: tuple, new_slot: Any,
             if o in pending:
                 report["negations"] = report.get("negations", 0) + 1
                 continue
-        if name in ("multiply", "divide") and len(args) == 2 and any(negs):
+        if odd and len(args) == 2 and any(negs):
             if all(negs):
                 out.append(Instr(st.prim, tuple(base), {}, (o,), d))
             else:
@@ -357,9 +345,9 @@ def _negations(steps: list, consts: dict, out_refs: tuple, new_slot: Any,
                 pending[o] = f
             report["negations"] = report.get("negations", 0) + 1
             continue
-        if name in ("add", "subtract") and len(args) == 2 and any(negs):
+        if signs in ((1, 1), (1, -1)) and any(negs):
             a, b = base
-            if name == "add":
+            if signs == (1, 1):
                 new = (sub, (args[0], b)) if negs == [False, True] else \
                     (sub, (args[1], a)) if negs == [True, False] else \
                     (sub, (real(args[0], d), b))
@@ -383,7 +371,7 @@ def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, fresh: Any) -> l
     Python number."""
     out, made = [], {}
     for st in steps:
-        if not isinstance(st, Instr) or st.prim.name not in FUSABLE or len(st.args) < 2:
+        if not isinstance(st, Instr) or not fusable(st.prim) or len(st.args) < 2:
             out.append(st)
             continue
         dts = {np.dtype(avals[a][1]) for a in st.args if a not in consts}
@@ -410,35 +398,20 @@ def _is(v: Any, x: float) -> bool:
     return a.dtype.kind in "biuf" and a.size > 0 and bool((a == x).all())
 
 
-def _identity(name: str, args: tuple, consts: dict, avals: tuple, out: int) -> Any:
+def _identity(prim: Any, args: tuple, params: dict, consts: dict, avals: tuple,
+              out: int) -> Any:
     """An instruction that is one of its arguments (a slot) or a constant (a 1-tuple),
-    exactly, whatever the other argument's value: x * 1, x / 1, x - 0, where with a
-    constant condition, logical_or with True, a reshape to the same shape."""
-    if len(args) == 2:
-        a, b = args
-        keep = None
-        if name == "multiply":
-            keep = a if b in consts and _is(consts[b], 1) else \
-                b if a in consts and _is(consts[a], 1) else None
-        elif name in ("divide", "power") and b in consts and _is(consts[b], 1):
-            keep = a
-        elif name == "subtract" and b in consts and _is(consts[b], 0):
-            keep = a
-        elif name in ("logical_or", "logical_and"):
-            for c in (a, b):
-                if c in consts and _is(consts[c], name == "logical_or"):
-                    return (np.full(avals[out][0], name == "logical_or", dtype=bool),)
-        if keep is not None and avals[keep] == avals[out]:
-            return keep
+    exactly, whatever the other arguments' values, by the primitive's ``simplify`` rule
+    (x * 1, x / 1, x - 0, where with a constant condition, logical_or with True, a
+    reshape to the same shape)."""
+    if prim.simplify is None or prim.multiple_results:
         return None
-    if name == "where" and len(args) == 3 and args[0] in consts:
-        c = np.asarray(consts[args[0]])
-        pick = args[1] if c.all() else args[2] if not c.any() else None
-        if pick is not None and avals[pick] == avals[out]:
-            return pick
-        return None
-    if name in ("reshape", "broadcast_to") and len(args) == 1 and avals[args[0]] == avals[out]:
-        return args[0]
+    same = prim.simplify({i: consts[a] for i, a in enumerate(args) if a in consts}, params)
+    if isinstance(same, tuple):
+        shape, dtype = avals[out]
+        return (np.full(shape, same[0], dtype=dtype),)
+    if same is not None and avals[args[same]] == avals[out]:
+        return args[same]
     return None
 
 
@@ -452,7 +425,7 @@ def _fusion_groups(steps: list, avals: tuple, consts: dict) -> tuple:
                 int(np.prod(avals[st.slot][0], dtype=np.int64)) in (1, size):
             cur.append(k)             # checked inside the loop, raised after it
             continue
-        if isinstance(st, Instr) and st.prim.name in FUSABLE and not st.prim.multiple_results:
+        if isinstance(st, Instr) and fusable(st.prim):
             n = int(np.prod(avals[st.outs[0]][0], dtype=np.int64))
             sizes = {int(np.size(consts[a])) if a in consts else
                      int(np.prod(avals[a][0], dtype=np.int64)) for a in st.args}
