@@ -195,6 +195,36 @@ def test_an_experiment_that_raises_on_a_worker_is_recorded(tmp_path, cluster):
                for r in errors)
 
 
+def test_workers_running_another_definition_record_it_then_follow_an_edit(tmp_path, cluster):
+    exp, tiny = experiment(tmp_path, grid={"n": [2], "m": [1, 3]})
+    ex = cluster.get_executor()
+    assert len(tiny.run(results_dir=str(tmp_path / "r"), progress=False, executor=ex)) == 30
+    # The file changes under the driver: the workers import the new one, see that it is
+    # not what the driver measures, and say so.
+    experiment(tmp_path, sleep=0.001, grid={"n": [2], "m": [1, 3]})
+    with run_options(fresh=True) as opts:
+        rows = tiny.run(results_dir=str(tmp_path / "r"), progress=False, executor=ex)
+    assert rows == [] and len(opts.summaries[0].failed) == 6
+    assert all("differs from the driver's" in f for f in opts.summaries[0].failed)
+    # The driver loads the edit too: the same long-lived workers now measure it.
+    _, edited = experiment(tmp_path, sleep=0.001, grid={"n": [2], "m": [1, 3]})
+    with run_options() as opts:
+        rows = edited.run(results_dir=str(tmp_path / "r"), progress=False, executor=ex)
+    s = opts.summaries[0]
+    assert (s.remeasured, s.failed, len(rows)) == (6, [], 30)
+
+
+def test_scheduler_address_from_the_command_line(tmp_path, cluster):
+    exp, _ = experiment(tmp_path)
+    proc = _cli(["--experiments", str(exp), "run", "tiny", "--scheduler",
+                 cluster.scheduler.address, "--no-progress"], tmp_path)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    rows = load_records(exp / "results" / "quick" / "tiny.csv")
+    assert len(rows) == 18 * 5
+    assert {r["pid"] for r in rows} <= set(cluster.run(os.getpid).values())
+
+
 def _cli(args, cwd):
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     return subprocess.Popen([sys.executable, "-m", "dualtape.harness", *args], cwd=cwd,
@@ -230,3 +260,13 @@ def test_workers_2_from_the_command_line_interrupted_and_resumed(tmp_path):
     assert again.pid not in {r["pid"] for r in rows}          # measured on the workers
     figure = exp / "results" / "quick" / "figures" / "tiny.txt"
     assert figure.read_text() == f"{36 * 5} rows" and str(figure) in out
+
+
+def test_the_library_and_the_harness_never_import_dask():
+    code = ("import sys, dualtape, dualtape.harness, dualtape.harness.cli, "
+            "dualtape.harness.distributed; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -195,7 +195,9 @@ def _cmd_reproduce(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> 
                               "error": f"{type(exc).__name__}: {exc}"})
     _print_summary(summaries)
     status = 1 if any("error" in s for s in summaries) else 0
-    if args.reference is not None:
+    if args.counts_only:
+        print("counts only: no figures and no reproduction report (they need times)")
+    elif args.reference is not None:
         from .report import reproduction_report
 
         text, ok = reproduction_report(found, args.results, args.reference, args.quick)
@@ -245,7 +247,7 @@ def _add_options(p: argparse.ArgumentParser, top: bool) -> None:
     p.add_argument("--counts-only", dest="counts_only", action="store_true",
                    default=d(False),
                    help="operation counts and peak memory only, no times and no figures "
-                        "(many tasks may then share a machine)")
+                        "(many worker processes may then share a machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,11 +42,15 @@ import importlib
 import importlib.util
 import os
 import pathlib
+import signal
 import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from .env import code_hash, package_version, timestamp
+from .provenance import CODE_FIELDS, MACHINE_FIELDS, definition_hashes, machine, time_key
 
 __all__ = ["CaseRef", "Task", "case_ref", "resolve_case", "run_task", "worker_info",
            "run_tasks", "dask_executor"]
@@ -96,31 +100,45 @@ def _import_file(name: str, path: pathlib.Path) -> Any:
     return module
 
 
+def _stamp(path: pathlib.Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+def _module(ref: CaseRef) -> Any:
+    have = sys.modules.get(ref.module)
+    path = pathlib.Path(ref.path) if ref.path is not None else None
+    if path is not None and path.is_file():
+        # A long-lived worker imports the file again once it has changed, so that a
+        # second sweep after an edit does not run the first one's code.
+        if have is not None and getattr(have, "__file__", None) == str(path) and \
+                getattr(have, "_dualtape_stamp", None) in (None, _stamp(path)):
+            return have
+        module = _import_file(ref.module, path)
+        module._dualtape_stamp = _stamp(path)
+        return module
+    if have is not None:
+        return have
+    for name in dict.fromkeys([ref.module] + ([path.stem] if path else [])):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    import platform
+
+    raise ImportError(
+        f"cannot import the experiment module {ref.module!r} on worker "
+        f"{platform.node()} (pid {os.getpid()}): {ref.path} is not there and no module "
+        f"of that name is on the worker's path; put the experiments on a path the "
+        f"workers share, or upload them (Client.upload_file; the command line does so "
+        f"with --scheduler)")
+
+
 def resolve_case(ref: CaseRef) -> Callable:
     """The case function ``ref`` names, imported in this (worker) process; see the
     module docstring for where it is looked for.  Raises ImportError saying how to make
     the experiment reachable."""
-    module = sys.modules.get(ref.module)
-    if module is None and ref.path is not None and pathlib.Path(ref.path).is_file():
-        module = _import_file(ref.module, pathlib.Path(ref.path))
-    if module is None:
-        for name in dict.fromkeys([ref.module] + ([pathlib.Path(ref.path).stem]
-                                                  if ref.path else [])):
-            try:
-                module = importlib.import_module(name)
-                break
-            except ImportError:
-                continue
-    if module is None:
-        import platform
-
-        raise ImportError(
-            f"cannot import the experiment module {ref.module!r} on worker "
-            f"{platform.node()} (pid {os.getpid()}): {ref.path} is not there and no module "
-            f"of that name is on the worker's path; put the experiments on a path the "
-            f"workers share, or upload them (Client.upload_file; the command line does "
-            f"so with --scheduler)")
-    obj: Any = module
+    obj: Any = _module(ref)
     for part in ref.qualname.split("."):
         obj = getattr(obj, part)
     return obj
@@ -151,13 +169,9 @@ class Task:
 _MEASURING = threading.Lock()
 
 
-def worker_info(pin_blas: bool = True) -> dict[str, Any]:
+def worker_info() -> dict[str, Any]:
     """The calling process' machine fields, ``pid`` and code fields (see
-    ``provenance``), after limiting BLAS to one thread if ``pin_blas``."""
-    from .provenance import machine
-
-    if not pin_blas:
-        return {**machine(), "pid": os.getpid(), **_code()}
+    ``provenance``), after limiting its BLAS to one thread."""
     return {**_pinned_machine(), "pid": os.getpid(), **_code()}
 
 
@@ -166,8 +180,6 @@ def worker_info(pin_blas: bool = True) -> dict[str, Any]:
 # imported modules nor the BLAS limit (set once, for the whole process) change later.
 @functools.lru_cache(maxsize=1)
 def _pinned_machine() -> dict[str, Any]:
-    from .provenance import machine
-
     _pin_blas()
     return machine()
 
@@ -180,18 +192,14 @@ def _code() -> dict[str, Any]:
 
     import dualtape
 
-    from .env import code_hash, package_version
-
     return {"code_hash": code_hash(), "dualtape": getattr(dualtape, "__version__", None),
             "python": platform.python_version(), "numpy": numpy.__version__,
             "scipy": package_version("scipy")}
 
 
 @functools.lru_cache(maxsize=64)
-def _definition(ref: CaseRef) -> tuple[str, str]:
-    from .provenance import definition_hashes
-
-    return definition_hashes(resolve_case(ref))
+def _definition(case: Callable) -> tuple[str, str]:
+    return definition_hashes(case)     # keyed by the function: a new import, a new key
 
 
 def _pin_blas() -> None:
@@ -207,12 +215,10 @@ def _pin_blas() -> None:
 def run_task(task: Task) -> list[dict[str, Any]]:
     """Measure one pair on this worker; returns its rows (five statistics, or one error
     row), with this worker's machine fields, ``pid`` and time key."""
-    from .env import timestamp
-    from .provenance import CODE_FIELDS, definition_hashes, time_key
     from .sweep import error_rows, measure_pair
 
     info = worker_info()
-    prov = {**task.prov, **{k: info[k] for k in (*_machine_fields(), "pid")}}
+    prov = {**task.prov, **{k: info[k] for k in (*MACHINE_FIELDS, "pid")}}
     tk = time_key(task.count_key, prov)
     base = row_base(task, prov, tk)
     try:
@@ -223,7 +229,7 @@ def run_task(task: Task) -> list[dict[str, Any]]:
             raise RuntimeError(f"worker {info['host']} (pid {info['pid']}) runs other code "
                                f"than the driver: {'; '.join(differ)}; install the same "
                                f"dualtape and versions on every worker")
-        here = (_definition(task.case) if isinstance(task.case, CaseRef) and not task.params
+        here = (_definition(case) if isinstance(task.case, CaseRef) and not task.params
                 else definition_hashes(case, task.params))
         if here != (task.prov["source_hash"], task.prov["params_hash"]):
             raise RuntimeError(f"the experiment's definition on worker {info['host']} "
@@ -236,12 +242,6 @@ def run_task(task: Task) -> list[dict[str, Any]]:
     with _MEASURING:
         return measure_pair(case, base, task.point, task.method, task.repeats,
                             task.warmup, task.count, task.min_time, task.timed)
-
-
-def _machine_fields() -> tuple[str, ...]:
-    from .provenance import MACHINE_FIELDS
-
-    return MACHINE_FIELDS
 
 
 def row_base(task: Task, prov: Mapping[str, Any], tk: str) -> dict[str, Any]:
@@ -315,9 +315,10 @@ def dask_executor(workers: int | None = None, scheduler: str | None = None,
         if scheduler is not None:
             client = stack.enter_context(Client(scheduler))
         else:
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=workers or 1, threads_per_worker=1, processes=True,
-                dashboard_address=None))
+            with _children_ignore_ctrl_c():
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=workers or 1, threads_per_worker=1, processes=True,
+                    dashboard_address=None))
             client = stack.enter_context(Client(cluster))
         for f in upload:
             client.upload_file(str(f))
@@ -326,3 +327,20 @@ def dask_executor(workers: int | None = None, scheduler: str | None = None,
             yield executor
         finally:
             executor.shutdown(wait=False)
+
+
+@contextlib.contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Processes started in the block ignore SIGINT.  Ctrl-C in a terminal reaches the
+    whole process group: the local workers must leave it to the driver, which cancels
+    their tasks, instead of each dying with a traceback.  An ignored SIGINT survives
+    fork and exec, and Python then keeps it ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+

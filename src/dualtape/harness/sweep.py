@@ -318,7 +318,9 @@ def _on_executor(executor: Executor, case: Case, name: str, keys: Sequence[str],
             f"the task was lost on the executor after {tries} tries ({_one_line(exc)})"),
             timestamp())
 
-    run_tasks(executor, tasks, done, lost, retries=retries)
+    # Last grid points first: grids grow along their lists, so the longest tasks start
+    # first instead of ending the sweep on one busy worker while the others idle.
+    run_tasks(executor, tasks[::-1], done, lost, retries=retries)
 
 
 def error_rows(base: Mapping[str, Any], exc: BaseException, when: str
