@@ -567,3 +567,28 @@ def test_reproduce_ends_with_the_reproduction_report(tmp_path):
     assert "1 reproduced, 1 not reproduced, 0 not compared." in out
     report = exp / "results" / "quick" / "reproduction_report.md"
     assert "NOT reproduced" in report.read_text()
+
+
+def test_a_file_lacking_only_later_columns_is_reused_and_upgraded(tmp_path, capsys):
+    import csv
+
+    run(tmp_path)
+    path = tmp_path / "t.csv"
+    with open(path, newline="") as fh:
+        table = list(csv.DictReader(fh))
+    old = [c for c in columns_for(["n", "m"]) if c not in ("pid", "load")]
+    with open(path, "w", newline="") as fh:       # the layout before pid and load
+        w = csv.DictWriter(fh, old, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(table)
+    capsys.readouterr()
+    run(tmp_path)
+    assert "t: reused 8, re-measured 0, measured 0 new" in capsys.readouterr().err
+    assert path.read_text().splitlines()[0] == ",".join(old)     # nothing to write
+    run(tmp_path, grid={"n": [2, 4, 8], "m": [1, 3]})
+    assert "t: reused 8, re-measured 0, measured 4 new" in capsys.readouterr().err
+    assert path.read_text().splitlines()[0] == ",".join(columns_for(["n", "m"]))
+    rows = load_records(path)
+    assert len(rows) == 12 * 5
+    assert sum(r["pid"] == os.getpid() for r in rows) == 4 * 5       # the new ones
+    assert sum(r["pid"] is None for r in rows) == 8 * 5

@@ -14,6 +14,7 @@ otherwise; the paper's reference results and figures are written only on request
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import pathlib
@@ -111,14 +112,17 @@ def _run_one(module: types.ModuleType, args: argparse.Namespace) -> dict[str, An
     from .sweep import run_options
 
     start = time.perf_counter()
-    with run_options(fresh=args.fresh, quick=args.quick) as opts:
+    with run_options(fresh=args.fresh, quick=args.quick, executor=args.executor,
+                     counts_only=args.counts_only) as opts:
         try:
             records = module.run(quick=args.quick, results_dir=str(args.results),
                                  progress=args.progress)
         finally:
             args.saved += opts.saved
     failed = [f for s in opts.summaries for f in s.failed]
-    figures = _plot(module, list(records), args.figures, args.results)
+    # The figures show times too: a counts-only run saves its results and draws nothing.
+    figures = ([] if args.counts_only
+               else _plot(module, list(records), args.figures, args.results))
     out = {"name": module.NAME, "rows": len(records),
            "seconds": time.perf_counter() - start, "figures": figures}
     if failed:
@@ -191,7 +195,9 @@ def _cmd_reproduce(args: argparse.Namespace, found: dict[str, pathlib.Path]) -> 
                               "error": f"{type(exc).__name__}: {exc}"})
     _print_summary(summaries)
     status = 1 if any("error" in s for s in summaries) else 0
-    if args.reference is not None:
+    if args.counts_only:
+        print("counts only: no figures and no reproduction report (they need times)")
+    elif args.reference is not None:
         from .report import reproduction_report
 
         text, ok = reproduction_report(found, args.results, args.reference, args.quick)
@@ -230,6 +236,18 @@ def _add_options(p: argparse.ArgumentParser, top: bool) -> None:
     p.add_argument("--reference", type=pathlib.Path, default=d(None),
                    help="results the reproduction report compares with "
                         "(default: EXPERIMENTS/../paper/results)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=d(None), metavar="N",
+                       help="measure on a local Dask cluster of N single-threaded worker "
+                            "processes (needs dualtape[distributed])")
+    where.add_argument("--scheduler", default=d(None), metavar="ADDRESS",
+                       help="measure on the workers of the running Dask scheduler at "
+                            "ADDRESS (e.g. tcp://host:8786); the experiment files are "
+                            "uploaded to them")
+    p.add_argument("--counts-only", dest="counts_only", action="store_true",
+                   default=d(False),
+                   help="operation counts and peak memory only, no times and no figures "
+                        "(many worker processes may then share a machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,8 +301,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     commands = {"list": _cmd_list, "run": _cmd_run, "plot": _cmd_plot,
                 "reproduce": _cmd_reproduce}
+    if args.workers is not None and args.workers < 1:
+        print(f"--workers must be at least 1, not {args.workers}", file=sys.stderr)
+        return 2
+    args.executor = None
     try:
-        return commands[args.command](args, found)
+        with contextlib.ExitStack() as stack:
+            if args.command in ("run", "reproduce") and (args.workers or args.scheduler):
+                from .distributed import dask_executor
+
+                # Helpers (_common.py) first: uploading a file imports it on the workers.
+                upload = (sorted(args.experiments.glob("*.py"),
+                                 key=lambda p: (not p.name.startswith("_"), p.name))
+                          if args.scheduler else ())
+                try:
+                    args.executor = stack.enter_context(
+                        dask_executor(args.workers, args.scheduler, upload))
+                except ImportError as exc:
+                    print(exc, file=sys.stderr)
+                    return 2
+            return commands[args.command](args, found)
     except KeyboardInterrupt:
         print(f"\ninterrupted: {args.saved} pairs saved; run again to resume",
               file=sys.stderr, flush=True)

@@ -27,7 +27,8 @@ from typing import Any, Callable, Mapping
 from .env import (blas, code_hash, cpu_model, git_commit, git_dirty, host, package_version,
                   thread_count)
 
-__all__ = ["definition_hashes", "run_provenance", "count_key", "time_key", "digest"]
+__all__ = ["definition_hashes", "run_provenance", "machine", "count_key", "time_key", "digest",
+           "MACHINE_FIELDS", "CODE_FIELDS"]
 
 _PLAIN = (int, float, str, bool, bytes, type(None), complex)
 
@@ -167,13 +168,26 @@ def run_provenance(quick: bool | None) -> dict[str, Any]:
 
     import dualtape
 
-    lib, threads = blas()
     return {"scale": None if quick is None else ("quick" if quick else "full"),
             "dualtape": getattr(dualtape, "__version__", None), "commit": git_commit(),
             "dirty": git_dirty(), "code_hash": code_hash(),
             "python": platform.python_version(), "numpy": numpy.__version__,
-            "scipy": package_version("scipy"), "blas": lib, "blas_threads": threads,
-            "cpu": cpu_model(), "host": host(), "threads": thread_count()}
+            "scipy": package_version("scipy"), **machine()}
+
+
+#: The provenance fields that describe the machine a row was measured on (a worker's
+#: differ from the driver's); they move times, never counts.
+MACHINE_FIELDS = ("blas", "blas_threads", "cpu", "host", "threads")
+#: The fields that say which code measured a row; a worker must match the driver's.
+CODE_FIELDS = ("code_hash", "dualtape", "python", "numpy", "scipy")
+
+
+def machine() -> dict[str, Any]:
+    """The machine fields of the calling process, now: BLAS library and thread count,
+    CPU model, host name and usable CPUs (see ``MACHINE_FIELDS``)."""
+    lib, threads = blas()
+    return {"blas": lib, "blas_threads": threads, "cpu": cpu_model(), "host": host(),
+            "threads": thread_count()}
 
 
 _COUNT_FIELDS = ("source_hash", "params_hash", "scale", "counted", "code_hash", "dualtape",

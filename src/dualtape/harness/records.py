@@ -34,7 +34,8 @@ _MEASURED = ("statistic", "time_s", *COUNT_COLUMNS, "peak_bytes", "status", "err
 #: Where a row came from (see ``provenance``).
 PROVENANCE_COLUMNS = ("scale", "source_hash", "params_hash", "dualtape", "commit", "dirty",
                       "code_hash", "python", "numpy", "scipy", "blas", "blas_threads",
-                      "cpu", "host", "threads", "timestamp", "load", "count_key", "time_key")
+                      "cpu", "host", "pid", "threads", "timestamp", "load", "count_key",
+                      "time_key")
 ENV_COLUMNS = PROVENANCE_COLUMNS  # the name used before provenance had its own module
 
 #: Never parsed as numbers: a short commit hash such as "1234567" or "12e4567" looks
@@ -44,7 +45,7 @@ STRING_COLUMNS = frozenset({"experiment", "method", "statistic", "status", "erro
                             "commit", "code_hash", "python", "numpy", "scipy", "blas", "cpu",
                             "host", "timestamp", "count_key", "time_key"})
 _INT_COLUMNS = frozenset({*COUNT_COLUMNS, "peak_bytes", "repeats", "warmup", "loops",
-                          "blas_threads", "threads"})
+                          "blas_threads", "threads", "pid"})
 _FLOAT_COLUMNS = frozenset({"time_s", "min_time", "load"})
 _BOOL_COLUMNS = frozenset({"dirty"})
 _LIST_COLUMNS = frozenset({"samples"})

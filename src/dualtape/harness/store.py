@@ -28,7 +28,11 @@ from typing import Any, Iterator, Sequence
 from .records import (STATISTICS, ResultsError, atomic_write, check_cell, format_row,
                       read_lines)
 
-__all__ = ["ResultsWarning", "Store", "Saved"]
+__all__ = ["ResultsWarning", "Store", "Saved", "LATER_COLUMNS"]
+
+#: Columns added to the layout after results were first written: a file that lacks only
+#: these is read as it is and upgraded when next written, not moved aside.
+LATER_COLUMNS = frozenset({"load", "pid"})
 
 
 class ResultsWarning(UserWarning):
@@ -47,6 +51,7 @@ class Saved:
     incomplete: list[tuple[tuple[str, ...], list[int]]] = field(default_factory=list)
     other: list[str] = field(default_factory=list)   # raw lines of other pairs, kept as is
     needs_rewrite: bool = False
+    old_layout: bool = False     # lacks only LATER_COLUMNS: rewrite before appending
 
 
 def pair_key(method: Any, point: dict[str, Any], keys: Sequence[str]) -> tuple[str, ...]:
@@ -124,9 +129,13 @@ class Store:
             saved.needs_rewrite = bool(lines)
             return saved
         if header != self.columns:
-            self._move_aside(f"{self.path} has different columns than this sweep (an "
-                             f"older layout or other grid keys)")
-            return saved
+            if header != [c for c in self.columns if c in header or c not in LATER_COLUMNS]:
+                self._move_aside(f"{self.path} has different columns than this sweep (an "
+                                 f"older layout or other grid keys)")
+                return saved
+            # Only columns added since are missing: the rows stay usable (those cells
+            # empty) and the file gets the new header before anything is appended.
+            saved.old_layout = True
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for number, cells in lines:
             if isinstance(cells, str):
