@@ -105,7 +105,7 @@ class Dual(TracedArray):
 
 
 def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
-         trace: ForwardTrace, fn: str, has_aux: bool = False) -> tuple[Any, list, Any]:
+         trace: ForwardTrace, fn: str, has_aux: bool = False) -> tuple[Any, ...]:
     """Call f with the args at ``argnums`` replaced by duals; return out leaves' parts
     (and, with ``has_aux``, f's aux with this context's duals stripped, as a fourth)."""
     new = list(args)

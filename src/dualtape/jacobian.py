@@ -35,9 +35,12 @@ make both one-sided colourings as slow as the dense Jacobian.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_array
 
 from ._api import (assemble, basis, check_float, checked, flatten, shape_of, to_array,
                    unflatten, zeros_tangent)
@@ -361,7 +364,7 @@ def plan_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "ful
                         **base), rec, priced
 
 
-def _diagonal_plan(pattern: sp.csr_array, mode: str, base: dict) -> JacobianPlan:
+def _diagonal_plan(pattern: csr_array, mode: str, base: dict) -> JacobianPlan:
     from .coloring import Coloring
     n = base["n"]
     m = int(pattern.shape[0])
@@ -523,7 +526,7 @@ class Assembly:
             a.setflags(write=False)      # shared by every evaluation of the plan
         return Assembly(*arrays, (s.m, s.n))
 
-    def __call__(self, B: np.ndarray) -> sp.csr_array:
+    def __call__(self, B: np.ndarray) -> csr_array:
         """The CSR Jacobian whose compressed block is ``B`` (colours, width)."""
         values = np.take(np.reshape(B, -1), self.take)
         # each Jacobian owns its index arrays: scipy methods rewrite them in place
@@ -692,7 +695,7 @@ def _size(x: Any) -> int:
     return int(np.prod(np.shape(x)))
 
 
-def _colour(kind: str, pattern: sp.csr_array, order: str) -> Any:
+def _colour(kind: str, pattern: csr_array, order: str) -> Any:
     from .coloring import color_columns, color_rows
     colour = color_columns if kind == "column" else color_rows
     if order != "auto":
@@ -704,7 +707,7 @@ def _colour(kind: str, pattern: sp.csr_array, order: str) -> Any:
     return second if second.ncolors < first.ncolors else first
 
 
-def _pattern(f: Callable, x: np.ndarray, sparsity: Any) -> sp.csr_array:
+def _pattern(f: Callable, x: np.ndarray, sparsity: Any) -> csr_array:
     if isinstance(sparsity, str):
         return detect(f, x, kind=sparsity)
     P = sp.csr_array(sparsity, dtype=bool)

@@ -553,6 +553,7 @@ class Recording:
     """
 
     __slots__ = ("tape", "x", "out", "out_slot", "forward", "_ins", "_uses")
+    _ins: tuple[Any, Any, Any]
 
     def __init__(self, tape: Tape, x: Any, out: Any, out_slot: int, forward: bool,
                  ins: tuple) -> None:
@@ -562,7 +563,7 @@ class Recording:
         self.out_slot = out_slot
         self.forward = forward
         self._ins = ins                    # (in_slots, in_leaves, in_trees) of _trace_call
-        self._uses: list | None = None
+        self._uses: tuple[Any, list] | None = None
 
     def pull(self, cts: Any) -> Any:
         """Sweep ``cts`` (shape ``(k,) + out.shape``) back; ``(k,) + x.shape``."""

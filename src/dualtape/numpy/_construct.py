@@ -15,7 +15,7 @@ array.
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -143,7 +143,7 @@ def array(object: Any, dtype: Any = None, *, copy: bool = True, ndmin: int = 0, 
 
 
 @_dispatches(np.copy)
-def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
+def copy(a: Any, order: Literal["K", "A", "C", "F"] = "K", subok: bool = False) -> Any:
     """A copy of ``a``; a traced value is immutable, so it is returned as is."""
     return asarray(a) if isinstance(a, Tracer) or _has_tracer(a) else np.copy(a, order)
 
@@ -153,7 +153,9 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
              retstep: bool = False, dtype: Any = None, axis: int = 0, **kwargs: Any) -> Any:
     """numpy's linspace; differentiable in traced ``start``/``stop``."""
     if not (_has_tracer(start) or _has_tracer(stop)):
-        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis, **kwargs)
+        # the result's type follows retstep, forwarded as it came
+        np_linspace: Callable[..., Any] = np.linspace
+        return np_linspace(start, stop, num, endpoint, retstep, dtype, axis, **kwargs)
     start, stop = asarray(start), asarray(stop)
     num = int(num)
     if num < 0:
