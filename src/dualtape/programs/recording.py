@@ -295,7 +295,9 @@ def trace_function(f: Callable, args: tuple, kwargs: dict) -> dict:
         args = args + (kwargs,)
     leaves, tree = flatten(args)
     trace = RecordTrace()
-    wrapped, statics, in_slots = [], [], []
+    wrapped: list = []
+    statics: list = []
+    in_slots: list = []
     for i, v in enumerate(leaves):
         if isinstance(v, Tracer):
             raise RecordingError(
