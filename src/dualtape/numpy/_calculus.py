@@ -547,9 +547,9 @@ def _gufunc_kwargs(name: str, kwargs: dict) -> int:
     return axis
 
 
-def vecdot(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
+def vecdot(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
     """``sum(conj(x1) * x2, axis)`` with broadcasting (numpy's vecdot)."""
-    axis = _gufunc_kwargs("vecdot", kwargs)
+    axis = _gufunc_kwargs("vecdot", {"out": out, **kwargs})
     if not _traced(x1, x2):
         # gufuncs take axis=, which numpy's stubs of vecdot leave out
         return np.vecdot(x1, x2, axis=axis)  # type: ignore[call-overload]
@@ -560,8 +560,9 @@ def vecdot(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
     return _red.sum(a * b, (axis,), False)
 
 
-def matvec(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
+def matvec(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
     """Matrix-vector products over the last axes: ``(..., m, n), (..., n) -> (..., m)``."""
+    _no_out("matvec", out)
     if kwargs:
         raise TypeError(f"matvec: unsupported keyword arguments {sorted(kwargs)}")
     if not _traced(x1, x2):
@@ -569,8 +570,9 @@ def matvec(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
     return _la.einsum("...ij,...j->...i", asarray(x1), asarray(x2))
 
 
-def vecmat(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
+def vecmat(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
     """Vector-matrix products ``conj(x1) @ x2``: ``(..., n), (..., n, m) -> (..., m)``."""
+    _no_out("vecmat", out)
     if kwargs:
         raise TypeError(f"vecmat: unsupported keyword arguments {sorted(kwargs)}")
     if not _traced(x1, x2):

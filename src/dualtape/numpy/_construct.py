@@ -118,13 +118,21 @@ def _has_tracer(x: Any) -> bool:
     return False
 
 
-def asarray(a: Any, dtype: Any = None) -> Any:
+def asarray(a: Any, dtype: Any = None, order: Any = None, *, device: Any = None,
+            copy: Any = None, like: Any = None) -> Any:
     """``a`` as an array; a (nested) list holding traced values becomes a traced array."""
+    traced = isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _has_tracer(a))
+    if traced and (device not in (None, "cpu") or like is not None):
+        raise TypeError("dualtape.numpy.asarray: device= and like= are not supported on "
+                        "traced values (they live in host memory as numpy arrays)")
+    # order and copy do not apply to a traced value: it is immutable and has no layout
     if isinstance(a, Tracer):
         return a if dtype is None else _ew.astype(a, dtype)
-    if isinstance(a, (list, tuple)) and _has_tracer(a):
+    if traced:
         return _sh.stack([asarray(v, dtype) for v in a], 0)
-    r = np.asarray(a, dtype=dtype)
+    extra = {k: v for k, v in (("order", order), ("device", device), ("copy", copy),
+                               ("like", like)) if v is not None}
+    r = np.asarray(a, dtype=dtype, **extra)
     if r.dtype == object and r.ndim == 0 and _sparse.is_operator(a):
         raise _sparse.not_an_array(a)           # numpy would wrap it in an object array
     return r
