@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy src/
 	$(PY) -m pytest
 
 # Quick grids; results, figures and the reproduction report in experiments/results/quick/

@@ -55,8 +55,9 @@ class Kernels:
             if self._active is None:
                 try:
                     import numba
-                    jitted = {k: numba.njit(cache=True, nogil=True)(f)
-                              for k, f in self.sources.items()}
+                    jit = numba.njit(cache=True, nogil=True)
+                    jitted: dict[str, Callable[..., Any]] = {
+                        k: jit(f) for k, f in self.sources.items()}
                 except ImportError as e:
                     if getattr(e, "name", None) != "numba":
                         self._fall_back(e)   # numba present but its import fails

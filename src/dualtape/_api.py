@@ -220,7 +220,8 @@ def check_float(x: Any, fn: str) -> Any:
 def select_args(argnums: int | Sequence[int], nargs: int) -> tuple[tuple, bool]:
     """Normalised argnums and whether a single one was asked for."""
     single = isinstance(argnums, (int, np.integer))
-    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    nums = ((int(argnums),) if isinstance(argnums, (int, np.integer))
+            else tuple(int(a) for a in argnums))
     for a in nums:
         if not -nargs <= a < nargs:
             raise ValueError(f"argnums {a} is out of range for {nargs} positional arguments")

@@ -21,6 +21,8 @@ Vertices ``v`` touch nets (``vptr``/``vidx``), nets list their vertices
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 #: Distance-2 pairs counted per sparse product in :func:`degree` (bounds its memory).
@@ -138,5 +140,6 @@ def smallest_last(deg: np.ndarray, vptr: np.ndarray, vidx: np.ndarray, nptr: np.
     return np.array(order, dtype=np.int64).reshape(nv)
 
 
-FALLBACKS = {"greedy": greedy, "degree": degree, "largest_first": largest_first,
-             "smallest_last": smallest_last}
+FALLBACKS: dict[str, Callable[..., Any]] = {
+    "greedy": greedy, "degree": degree, "largest_first": largest_first,
+    "smallest_last": smallest_last}

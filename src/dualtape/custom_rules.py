@@ -130,6 +130,7 @@ class CustomFunction:
     """
 
     _custom_rules = True          # dt.defjvp / dt.defvjp point to f.defjvp / f.defvjp
+    __name__: str                 # f's, with its other attributes (functools.update_wrapper)
 
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int], kind: str) -> None:
         functools.update_wrapper(self, fun, updated=())
@@ -282,11 +283,14 @@ class CustomFunction:
     # order) sees them, through the inner rule that reads them; their derivative is
     # that of f_fwd's own code, as in JAX.
     def _residuals_of(self, call: "_Call", idx: list, primals: Sequence) -> Callable:
+        fwd = self.fwd
+        assert fwd is not None        # residuals exist only for rules made with defvjp
+
         def res(*xs: Any) -> list:
             leaves = list(primals)
             for i, x in zip(idx, xs):
                 leaves[i] = x
-            return flatten([self.fwd(*call.args(leaves))[1]])[0]
+            return flatten([fwd(*call.args(leaves))[1]])[0]
         return res
 
     def _residual_vjp(self, call, rs, res_vals, primals, needed) -> list:
@@ -397,7 +401,7 @@ def _directions(one: Callable, ts: Sequence, like: Sequence) -> list:
     flat = [None if t is None else OPS["reshape"](t, (-1,) + _shape(t)[nb:]) for t in ts]
     k = int(np.prod(batch))
     per = [one([None if t is None else t[j] for t in flat]) for j in range(k)]
-    out = []
+    out: list[Any] = []
     for q in range(len(per[0]) if per else 0):
         col = [p[q] for p in per]
         if all(c is None for c in col):

@@ -7,13 +7,14 @@ uses that to get a block of Jacobian columns per sweep.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Concatenate, Literal, Sequence, overload
 
 from ._api import (as_tangent, assemble_columns, check_float, check_output, flatten,
                    leaves_like, seeds_for, select_args, split_aux, strip_aux, to_array,
                    unflatten, with_kwargs, wraps, zeros_tangent)
 from .numpy import TracedArray
 from . import registry
+from ._typing import A, P, R, X
 from .registry import Trace, Tracer, deriving, observer
 
 __all__ = ["Dual", "jvp", "jvp_batch", "jacfwd"]
@@ -105,7 +106,7 @@ class Dual(TracedArray):
 
 
 def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
-         trace: ForwardTrace, fn: str, has_aux: bool = False) -> tuple[Any, list, Any]:
+         trace: ForwardTrace, fn: str, has_aux: bool = False) -> tuple[Any, ...]:
     """Call f with the args at ``argnums`` replaced by duals; return out leaves' parts
     (and, with ``has_aux``, f's aux with this context's duals stripped, as a fourth)."""
     new = list(args)
@@ -134,8 +135,14 @@ def _run(f: Callable, args: tuple, argnums: tuple, tangents: Sequence,
     return prim, tan, tree
 
 
-def jvp(f: Callable, primals: Sequence, tangents: Sequence,
-        has_aux: bool = False) -> tuple:
+@overload
+def jvp(f: Callable[..., R], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: Literal[False] = False) -> tuple[R, R]: ...
+@overload
+def jvp(f: Callable[..., tuple[R, A]], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: Literal[True]) -> tuple[R, R, A]: ...
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: bool = False) -> tuple[Any, ...]:
     """Push ``tangents`` forward through ``f`` at ``primals`` (one forward pass).
 
     Parameters
@@ -215,8 +222,19 @@ def jvp_batch(f: Callable, x: Any, tangents: Any) -> tuple[Any, Any]:
     return prim[0], zeros_tangent(prim[0], (k,)) if tan[0] is None else tan[0]
 
 
-def jacfwd(f: Callable, argnums: int | Sequence[int] = 0,
-           chunk_size: int | None = None, has_aux: bool = False) -> Callable:
+@overload
+def jacfwd(f: Callable[Concatenate[X, P], Any], argnums: int = 0,
+           chunk_size: int | None = None,
+           has_aux: Literal[False] = False) -> Callable[Concatenate[X, P], Any]: ...
+@overload
+def jacfwd(f: Callable[P, Any], argnums: Sequence[int], chunk_size: int | None = None,
+           has_aux: Literal[False] = False) -> Callable[P, tuple[Any, ...]]: ...
+@overload
+def jacfwd(f: Callable[P, tuple[Any, A]], argnums: int | Sequence[int] = 0,
+           chunk_size: int | None = None, *,
+           has_aux: Literal[True]) -> Callable[P, tuple[Any, A]]: ...
+def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+           chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``f`` by vector-mode forward passes.
 
     Every leaf of every selected argument is seeded as one vector of n numbers,

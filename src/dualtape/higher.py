@@ -15,21 +15,26 @@ Hessian-vector products ``H @ S`` at once), and decompress into a symmetric
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, overload
 
 import numpy as np
 
 from ._api import check_input, checked, flatten, select_args, to_array, with_kwargs, wraps
 from .forward import jacfwd, jvp, jvp_batch
+from ._typing import P, X
 from .registry import Tracer
 from .reverse import _value_and_grad, grad, jacrev, linearize
+
+if TYPE_CHECKING:
+    from .coloring_sym import Method
 
 __all__ = ["hessian", "hvp", "make_hvp", "HessianInfo", "HESSIAN_MODES"]
 
 #: ``structure="auto"`` stays dense when the Hessian pattern's density is at least this.
 AUTO_DENSITY = 0.25
 
-HESSIAN_MODES = {
+# (outer, inner) Jacobian transforms; called with a has_aux only known at run time
+HESSIAN_MODES: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "fwd-over-fwd": (jacfwd, jacfwd),
     "fwd-over-rev": (jacfwd, jacrev),
     "rev-over-fwd": (jacrev, jacfwd),
@@ -37,7 +42,7 @@ HESSIAN_MODES = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class HessianInfo:
     """What ``dt.hessian(..., return_info=True)`` did.
 
@@ -74,10 +79,24 @@ class HessianInfo:
     reason: str = ""
 
 
-def hessian(f: Callable, argnums: int | Sequence[int] = 0,
+@overload
+def hessian(f: Callable[P, Any], argnums: int | Sequence[int] = 0,
+            mode: str = "fwd-over-rev", chunk_size: int | None = None,
+            has_aux: bool = False, *, structure: str = "full",
+            return_info: Literal[False] = False, sparsity: Any = "global",
+            method: Method = "star", order: str = "auto") -> Callable[P, Any]: ...
+@overload
+def hessian(f: Callable[P, Any], argnums: int | Sequence[int] = 0,
+            mode: str = "fwd-over-rev", chunk_size: int | None = None,
+            has_aux: bool = False, *, structure: str = "full",
+            return_info: Literal[True], sparsity: Any = "global",
+            method: Method = "star", order: str = "auto"
+            ) -> Callable[P, tuple[Any, HessianInfo]]: ...
+def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
             mode: str = "fwd-over-rev", chunk_size: int | None = None,
             has_aux: bool = False, *, structure: str = "full", return_info: bool = False,
-            sparsity: Any = "global", method: str = "star", order: str = "auto") -> Callable:
+            sparsity: Any = "global", method: Method = "star",
+            order: str = "auto") -> Callable[..., Any]:
     """The Hessian of ``f``, as ``outer(inner(f))`` for ``mode`` = "outer-over-inner".
 
     Forward-over-reverse (the default) costs one reverse sweep per forward direction.
@@ -186,7 +205,7 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0,
 
 
 def _sparse(f: Callable, args: tuple, argnum: int, structure: str, sparsity: Any,
-            method: str, order: str, dense: Callable) -> tuple[Any, HessianInfo]:
+            method: Method, order: str, dense: Callable) -> tuple[Any, HessianInfo]:
     x = to_array(args[argnum])
     if isinstance(x, Tracer):
         raise TypeError(f"dt.hessian(structure={structure!r}) returns a scipy.sparse or "
@@ -228,7 +247,7 @@ def _symmetric_graph(fx: Callable, x: np.ndarray, sparsity: Any) -> Any:
     return cs._graph(P)
 
 
-def _colour(g: Any, method: str, order: str) -> Any:
+def _colour(g: Any, method: Method, order: str) -> Any:
     from . import coloring_sym as cs
     col = cs._color_graph(g, method, "natural" if order == "auto" else order, None)
     if order == "auto" and col.ncolors > col.lower_bound:
@@ -258,7 +277,7 @@ def compressed_hessian(fx: Callable, x: np.ndarray, g: Any, col: Any,
                               f"{how}"))
 
 
-def hvp(f: Callable, x: Any, v: Any) -> Any:
+def hvp(f: Callable[..., Any], x: X, v: X) -> X:
     """The Hessian-vector product ``H(x) v`` of a scalar ``f``, by forward-over-reverse,
     without forming H.
 
@@ -296,7 +315,7 @@ def hvp(f: Callable, x: Any, v: Any) -> Any:
     return jvp(lambda y: vg(y)[1], (x,), (v,))[1]
 
 
-def make_hvp(f: Callable, argnums: int = 0) -> Callable:
+def make_hvp(f: Callable[P, Any], argnums: int = 0) -> Callable[P, Callable[[Any], Any]]:
     """Curried Hessian-vector products of a scalar ``f`` at one point.
 
     ``make_hvp(f)(*args, **kwargs)`` records the gradient of ``f`` with respect to

@@ -35,9 +35,12 @@ make both one-sided colourings as slow as the dense Jacobian.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_array
 
 from ._api import (assemble, basis, check_float, checked, flatten, shape_of, to_array,
                    unflatten, zeros_tangent)
@@ -61,6 +64,13 @@ AUTO_DENSITY = 0.25
 #: A bidirectional partition is searched only when the best one-sided colouring costs
 #: more than this many forward directions (below it there is little to gain).
 BIDIRECTIONAL_FROM = 2.0
+
+#: The formats of a sparse (or, with "dia", diagonal) Jacobian: scipy.sparse's.
+SparseFormat = Literal["csr", "csc", "coo", "bsr", "dia", "dok", "lil"]
+
+#: ``mode`` and ``structure`` of :func:`jacobian`.
+Mode = Literal["auto", "fwd", "rev"]
+Structure = Literal["full", "diagonal", "sparse", "auto"]
 
 _MODES = ("auto", "fwd", "rev")
 _STRUCTURES = ("full", "diagonal", "sparse", "auto")
@@ -88,7 +98,7 @@ class JacobianPlan:
     coloring: Any = None
     pattern: Any = None
     chunk_size: int | None = None  # directions per sweep (None: all at once)
-    sparse_format: str = "csr"
+    sparse_format: SparseFormat = "csr"
     cost_ratio: float | None = None
     estimates: dict = field(default_factory=dict)
     reason: str = ""
@@ -103,7 +113,7 @@ class JacobianPlan:
         return self.n if self.mode == "fwd" else int(self.m or 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class JacobianInfo:
     """What ``dt.jacobian(..., return_info=True)`` did: every field describes what ran.
 
@@ -234,7 +244,7 @@ def reverse_cost(f: Callable, x: Any) -> float:
 # ---- plan ------------------------------------------------------------------------------
 
 def plan_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *,
-                  chunk_size: int | None = None, sparse_format: str = "csr",
+                  chunk_size: int | None = None, sparse_format: SparseFormat = "csr",
                   sparsity: Any = "global", order: str = "auto",
                   cost_ratio: float | None = None) -> tuple[JacobianPlan, Recording | None, int]:
     """Decide how to compute the Jacobian of ``f`` at ``x`` (arguments as for
@@ -317,13 +327,13 @@ def plan_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "ful
     both = "fwd" in allowed and r is not None
     bi, skipped = None, []
 
-    def bidirectional() -> Any:
+    def bidirectional(r: float) -> Any:
         from .bicoloring import bicolor
         b = bicolor(pattern, cost_ratio=r, order="natural" if order == "auto" else order)
         # one side only: that is a one-sided plan, which the colourings below price
         return b if b.ncol_colors and b.nrow_colors else None
-    if both and min(col_bound, row_bound * r) > BIDIRECTIONAL_FROM:
-        bi = bidirectional()
+    if both and r is not None and min(col_bound, row_bound * r) > BIDIRECTIONAL_FROM:
+        bi = bidirectional(r)
     bi_price = bi.ncol_colors + r * bi.nrow_colors if bi is not None else float("inf")
     cols = None
     if "fwd" in allowed:
@@ -339,10 +349,10 @@ def plan_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "ful
             rows = _colour("row", pattern, order)
         elif bi is not None and row_bound * r > bi_price:
             skipped.append(f"row colouring not tried (needs >= {row_bound} colours)")
-    if both and bi is None and cols is not None:
+    if both and r is not None and bi is None and cols is not None:
         one_sided = min(cols.ncolors, rows.ncolors * r if rows else float(n))
         if one_sided > BIDIRECTIONAL_FROM:
-            bi = bidirectional()
+            bi = bidirectional(r)
     chosen, compressed, est, reason = plan(
         n, m, cols.ncolors if cols else None, rows.ncolors if rows else None,
         r or REVERSE_COST, allowed, dense=(structure == "auto"),
@@ -361,7 +371,7 @@ def plan_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "ful
                         **base), rec, priced
 
 
-def _diagonal_plan(pattern: sp.csr_array, mode: str, base: dict) -> JacobianPlan:
+def _diagonal_plan(pattern: csr_array, mode: str, base: dict) -> JacobianPlan:
     from .coloring import Coloring
     n = base["n"]
     m = int(pattern.shape[0])
@@ -411,6 +421,7 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
                          f"and dtype {p.dtype}, not {tuple(x.shape)} and {x.dtype}; "
                          f"plan again for this input")
     run = _Run()
+    sweep: Callable[[Any], Any]
     if p.mode == "fwd+rev":
         return _execute_bidirectional(p, f, x, recording, run)
     if p.mode == "fwd":
@@ -418,11 +429,12 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
         if rec is not None:
             run.out = rec.out
 
-        def sweep(seeds: Any) -> Any:
+        def push(seeds: Any) -> Any:
             if rec is not None:
                 return rec.push(seeds)
             run.out, t = jvp_batch(f, x, seeds)
             return t
+        sweep = push
         dims = p.in_shape
     else:
         rec = recording if recording is not None else record_tape(f, x, fn="jacobian")
@@ -452,8 +464,8 @@ def execute(p: JacobianPlan, f: Callable, x: Any,
     if p.structure == "full":
         return assemble(run.out, blocks, p.in_shape, columns=(p.mode == "fwd")), run
     width = _size(run.out) if p.mode == "fwd" else p.n        # B: one row per colour
-    B = [np.reshape(b, (b.shape[0], width)) for b in blocks]
-    B = B[0] if len(B) == 1 else np.concatenate(B, axis=0)
+    Bs = [np.reshape(b, (b.shape[0], width)) for b in blocks]
+    B = Bs[0] if len(Bs) == 1 else np.concatenate(Bs, axis=0)
     if p.structure == "diagonal":
         dvec = np.reshape(B, (p.n,))
         if p.sparse_format == "dia":
@@ -523,7 +535,7 @@ class Assembly:
             a.setflags(write=False)      # shared by every evaluation of the plan
         return Assembly(*arrays, (s.m, s.n))
 
-    def __call__(self, B: np.ndarray) -> sp.csr_array:
+    def __call__(self, B: np.ndarray) -> csr_array:
         """The CSR Jacobian whose compressed block is ``B`` (colours, width)."""
         values = np.take(np.reshape(B, -1), self.take)
         # each Jacobian owns its index arrays: scipy methods rewrite them in place
@@ -588,9 +600,46 @@ class _Calls:
         return self.f(*args)
 
 
-def jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *,
-             return_info: bool = False, chunk_size: int | None = None,
-             sparse_format: str = "csr", sparsity: Any = "global",
+@overload
+def jacobian(f: Callable[[Any], Any], x: Any, mode: Mode = "auto",
+             structure: Literal["full", "diagonal", "auto"] = "full", *,
+             return_info: Literal[False] = False, chunk_size: int | None = None,
+             sparse_format: SparseFormat = "csr", sparsity: Any = "global",
+             order: str = "auto", cost_ratio: float | None = None) -> Any: ...
+@overload
+def jacobian(f: Callable[[Any], Any], x: Any, mode: Mode = "auto",
+             structure: Literal["full", "diagonal", "auto"] = "full", *,
+             return_info: Literal[True], chunk_size: int | None = None,
+             sparse_format: SparseFormat = "csr", sparsity: Any = "global",
+             order: str = "auto", cost_ratio: float | None = None) -> tuple[Any, JacobianInfo]: ...
+@overload
+def jacobian(f: Callable[[Any], Any], x: Any, mode: Mode, structure: Literal["sparse"], *,
+             return_info: Literal[False] = False, chunk_size: int | None = None,
+             sparse_format: SparseFormat = "csr", sparsity: Any = "global",
+             order: str = "auto", cost_ratio: float | None = None) -> csr_array: ...
+@overload
+def jacobian(f: Callable[[Any], Any], x: Any, mode: Mode = "auto", *,
+             structure: Literal["sparse"], return_info: Literal[False] = False,
+             chunk_size: int | None = None,
+             sparse_format: SparseFormat = "csr", sparsity: Any = "global",
+             order: str = "auto", cost_ratio: float | None = None) -> csr_array: ...
+@overload
+def jacobian(f: Callable[[Any], Any], x: Any, mode: Mode, structure: Literal["sparse"], *,
+             return_info: Literal[True], chunk_size: int | None = None,
+             sparse_format: SparseFormat = "csr", sparsity: Any = "global",
+             order: str = "auto", cost_ratio: float | None = None
+             ) -> tuple[csr_array, JacobianInfo]: ...
+@overload
+def jacobian(f: Callable[[Any], Any], x: Any, mode: Mode = "auto", *,
+             structure: Literal["sparse"], return_info: Literal[True],
+             chunk_size: int | None = None,
+             sparse_format: SparseFormat = "csr", sparsity: Any = "global",
+             order: str = "auto", cost_ratio: float | None = None
+             ) -> tuple[csr_array, JacobianInfo]: ...
+def jacobian(f: Callable[[Any], Any], x: Any, mode: Mode = "auto",
+             structure: Structure = "full", *, return_info: bool = False,
+             chunk_size: int | None = None,
+             sparse_format: SparseFormat = "csr", sparsity: Any = "global",
              order: str = "auto", cost_ratio: float | None = None) -> Any:
     """The Jacobian of ``f`` (one array in, one array out) at ``x``: full, diagonal or
     sparse, by the cheapest mode.
@@ -692,7 +741,7 @@ def _size(x: Any) -> int:
     return int(np.prod(np.shape(x)))
 
 
-def _colour(kind: str, pattern: sp.csr_array, order: str) -> Any:
+def _colour(kind: str, pattern: csr_array, order: str) -> Any:
     from .coloring import color_columns, color_rows
     colour = color_columns if kind == "column" else color_rows
     if order != "auto":
@@ -704,7 +753,7 @@ def _colour(kind: str, pattern: sp.csr_array, order: str) -> Any:
     return second if second.ncolors < first.ncolors else first
 
 
-def _pattern(f: Callable, x: np.ndarray, sparsity: Any) -> sp.csr_array:
+def _pattern(f: Callable, x: np.ndarray, sparsity: Any) -> csr_array:
     if isinstance(sparsity, str):
         return detect(f, x, kind=sparsity)
     P = sp.csr_array(sparsity, dtype=bool)

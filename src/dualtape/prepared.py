@@ -16,12 +16,15 @@ everywhere.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ._api import check_float, checked, to_array
-from .jacobian import JacobianPlan, _Calls, _report, execute, plan_jacobian
+from .jacobian import JacobianPlan, SparseFormat, _Calls, _report, execute, plan_jacobian
+
+if TYPE_CHECKING:
+    from .coloring_sym import Method
 
 __all__ = ["PreparedHessian", "PreparedJacobian", "prepare_hessian", "prepare_jacobian"]
 
@@ -75,7 +78,7 @@ class PreparedJacobian:
 
 
 def prepare_jacobian(f: Callable, x: Any, mode: str = "auto", structure: str = "full", *,
-                     chunk_size: int | None = None, sparse_format: str = "csr",
+                     chunk_size: int | None = None, sparse_format: SparseFormat = "csr",
                      sparsity: Any = "global", order: str = "auto",
                      cost_ratio: float | None = None) -> PreparedJacobian:
     """Plan the Jacobian of ``f`` (one array in, one array out) once, for inputs shaped
@@ -144,7 +147,7 @@ class PreparedHessian:
 
     __slots__ = ("f", "shape", "dtype", "method", "graph", "coloring", "_fn")
 
-    def __init__(self, f: Callable, shape: tuple, dtype: Any, method: str, graph: Any,
+    def __init__(self, f: Callable, shape: tuple, dtype: Any, method: Method, graph: Any,
                  coloring: Any) -> None:
         self.f = f
         self.shape, self.dtype, self.method = shape, dtype, method
@@ -170,7 +173,7 @@ class PreparedHessian:
                 f"{self.coloring.ncolors} colours)")
 
 
-def prepare_hessian(f: Callable, x: Any, *, sparsity: Any = "global", method: str = "star",
+def prepare_hessian(f: Callable, x: Any, *, sparsity: Any = "global", method: Method = "star",
                     order: str = "auto") -> PreparedHessian:
     """Plan the sparse Hessian of a scalar ``f`` once, for inputs shaped like ``x``.
 

@@ -29,17 +29,20 @@ import threading
 import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator, Sequence
+from typing import (TYPE_CHECKING, Any, Callable, Generic, Iterator, ParamSpec, Protocol,
+                    Sequence, TypeVar, cast)
 
 
 __all__ = [
     "EscapedTracerError",
     "Observer",
+    "Op",
     "Primitive",
     "Trace",
     "Tracer",
     "bind",
     "deriving",
+    "exports",
     "guarded",
     "in_rules",
     "lookup",
@@ -121,6 +124,15 @@ class Tracer:
     (operators, numpy hooks) is added by :mod:`dualtape.numpy`; modes subclass that."""
 
     __slots__ = ("_trace", "_level")
+    _trace: Trace      # the mode's context that made it
+    _level: int        # that trace's level
+    if TYPE_CHECKING:
+        # Every concrete traced value has these (a slot or a property of its class).
+        primal: Any
+        shape: tuple[int, ...]
+        ndim: int
+        size: int
+        dtype: Any               # a numpy dtype (the registry imports no numpy)
 
 
 # The one process-wide object: a monotone counter.  It holds no context, only makes
@@ -215,6 +227,28 @@ class Primitive:
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         return bind(self, *args, **params)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R", covariant=True)
+
+
+class Op(Protocol, Generic[_P, _R]):
+    """The plain function of a primitive, ``op(*args) -> bind(primitive, *args)``, with
+    its record in ``primitive`` (so callers may bind it directly)."""
+
+    primitive: Primitive
+    __name__: str
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+
+
+def exports(prim: Primitive) -> Callable[[Callable[_P, _R]], Op[_P, _R]]:
+    """Decorator: ``fn`` is the plain function of ``prim`` (its signature is kept)."""
+    def mark(fn: Callable[_P, _R]) -> Op[_P, _R]:
+        setattr(fn, "primitive", prim)   # noqa: B010 (a function attribute, typed by Op)
+        return cast("Op[_P, _R]", fn)
+    return mark
 
 
 def value_of(x: Any, level: int = 0, *, structural: bool = True) -> Any:

@@ -50,7 +50,7 @@ def public_functions(namespace: str) -> list[str]:
     as a distribution of ``dualtape.scipy.stats``, lists its methods (``norm.logpdf``)."""
     mod = importlib.import_module(namespace)
     names = getattr(mod, "__all__", None) or dir(mod)
-    out = []
+    out: list[Any] = []
     for name in names:
         obj = getattr(mod, name, None)
         if not name.startswith("_") and not callable(obj) \

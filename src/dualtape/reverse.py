@@ -9,7 +9,7 @@ sweep by giving the seed a leading batch axis.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Concatenate, Literal, Sequence, overload
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from ._api import (all_finite, as_tangent, assemble, basis, check_float, check_o
 from .numpy import TracedArray
 from .primitives import OPS
 from . import registry
+from ._typing import A, P, R, X
 from .registry import Trace, Tracer, deriving, guarded, guarding, observer
 
 __all__ = ["Tape", "vjp", "vjp_batch", "grad", "value_and_grad", "jacrev", "linearize"]
@@ -274,7 +275,13 @@ def _cotangents(tape, seeds, in_slots, in_leaves, in_trees, batch=()):
     return res
 
 
-def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+@overload
+def vjp(f: Callable[..., R], *primals: Any,
+        has_aux: Literal[False] = False) -> tuple[R, Callable[[Any], tuple[Any, ...]]]: ...
+@overload
+def vjp(f: Callable[..., tuple[R, A]], *primals: Any,
+        has_aux: Literal[True]) -> tuple[R, Callable[[Any], tuple[Any, ...]], A]: ...
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """Evaluate ``f(*primals)`` on a tape and return ``(out, vjp_fn)``.
 
     Parameters
@@ -341,8 +348,27 @@ def _scalar_seed(value: Any, fn: str) -> Any:
     return registry.seed(np.ones(shape, dtype=zeros_tangent(value).dtype))
 
 
-def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0,
-                   has_aux: bool = False) -> Callable:
+@overload
+def value_and_grad(f: Callable[Concatenate[X, P], R], argnums: Literal[0] = 0,
+                   has_aux: Literal[False] = False
+                   ) -> Callable[Concatenate[X, P], tuple[R, X]]: ...
+@overload
+def value_and_grad(f: Callable[Concatenate[X, P], R], argnums: int,
+                   has_aux: Literal[False] = False
+                   ) -> Callable[Concatenate[X, P], tuple[R, Any]]: ...
+@overload
+def value_and_grad(f: Callable[P, R], argnums: Sequence[int],
+                   has_aux: Literal[False] = False
+                   ) -> Callable[P, tuple[R, tuple[Any, ...]]]: ...
+@overload
+def value_and_grad(f: Callable[Concatenate[X, P], tuple[R, A]], argnums: Literal[0] = 0, *,
+                   has_aux: Literal[True]
+                   ) -> Callable[Concatenate[X, P], tuple[tuple[R, A], X]]: ...
+@overload
+def value_and_grad(f: Callable[P, tuple[R, A]], argnums: int | Sequence[int],
+                   has_aux: Literal[True]) -> Callable[P, tuple[tuple[R, A], Any]]: ...
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+                   has_aux: bool = False) -> Callable[..., Any]:
     """The value and the gradient of a scalar-valued ``f`` from one evaluation and one
     reverse sweep.
 
@@ -399,7 +425,23 @@ def _value_and_grad(f: Callable, argnums: int | Sequence[int], fn: str,
     return vg
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+@overload
+def grad(f: Callable[Concatenate[X, P], Any], argnums: Literal[0] = 0,
+         has_aux: Literal[False] = False) -> Callable[Concatenate[X, P], X]: ...
+@overload
+def grad(f: Callable[Concatenate[X, P], Any], argnums: int,
+         has_aux: Literal[False] = False) -> Callable[Concatenate[X, P], Any]: ...
+@overload
+def grad(f: Callable[P, Any], argnums: Sequence[int],
+         has_aux: Literal[False] = False) -> Callable[P, tuple[Any, ...]]: ...
+@overload
+def grad(f: Callable[Concatenate[X, P], tuple[Any, A]], argnums: Literal[0] = 0, *,
+         has_aux: Literal[True]) -> Callable[Concatenate[X, P], tuple[X, A]]: ...
+@overload
+def grad(f: Callable[P, tuple[Any, A]], argnums: int | Sequence[int],
+         has_aux: Literal[True]) -> Callable[P, tuple[Any, A]]: ...
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+         has_aux: bool = False) -> Callable[..., Any]:
     """The gradient of a scalar-valued ``f`` by one reverse sweep.
 
     Parameters
@@ -444,8 +486,19 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
     return g
 
 
-def jacrev(f: Callable, argnums: int | Sequence[int] = 0,
-           chunk_size: int | None = None, has_aux: bool = False) -> Callable:
+@overload
+def jacrev(f: Callable[Concatenate[X, P], Any], argnums: int = 0,
+           chunk_size: int | None = None,
+           has_aux: Literal[False] = False) -> Callable[Concatenate[X, P], Any]: ...
+@overload
+def jacrev(f: Callable[P, Any], argnums: Sequence[int], chunk_size: int | None = None,
+           has_aux: Literal[False] = False) -> Callable[P, tuple[Any, ...]]: ...
+@overload
+def jacrev(f: Callable[P, tuple[Any, A]], argnums: int | Sequence[int] = 0,
+           chunk_size: int | None = None, *,
+           has_aux: Literal[True]) -> Callable[P, tuple[Any, A]]: ...
+def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+           chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``f`` by reverse sweeps with batches of cotangents.
 
     The function is recorded once; each sweep pushes ``chunk_size`` rows of one output
@@ -553,6 +606,7 @@ class Recording:
     """
 
     __slots__ = ("tape", "x", "out", "out_slot", "forward", "_ins", "_uses")
+    _ins: tuple[Any, Any, Any]
 
     def __init__(self, tape: Tape, x: Any, out: Any, out_slot: int, forward: bool,
                  ins: tuple) -> None:
@@ -562,7 +616,7 @@ class Recording:
         self.out_slot = out_slot
         self.forward = forward
         self._ins = ins                    # (in_slots, in_leaves, in_trees) of _trace_call
-        self._uses: list | None = None
+        self._uses: tuple[Any, list] | None = None
 
     def pull(self, cts: Any) -> Any:
         """Sweep ``cts`` (shape ``(k,) + out.shape``) back; ``(k,) + x.shape``."""
@@ -693,7 +747,13 @@ def record_tape(f: Callable, x: Any, forward: bool = False,
                      (in_slots, in_leaves, in_trees))
 
 
-def linearize(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+@overload
+def linearize(f: Callable[..., R], *primals: Any,
+              has_aux: Literal[False] = False) -> tuple[R, Callable[..., R]]: ...
+@overload
+def linearize(f: Callable[..., tuple[R, A]], *primals: Any,
+              has_aux: Literal[True]) -> tuple[R, Callable[..., R], A]: ...
+def linearize(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """Evaluate ``f(*primals)`` once, recording it, and return ``(out, f_jvp)``.
 
     ``f_jvp`` runs the JVP rules over the recorded values without evaluating ``f``

@@ -18,9 +18,12 @@ there such results are plain values.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_array
 
 from ._api import check_output, flatten, to_array
 from ._api import sparse as sp
@@ -65,8 +68,9 @@ class IndexSets(TracedArray):
     During global detection its value must not decide anything: reading it raises."""
 
     __slots__ = ("primal", "pattern")
+    _trace: SparsityTrace
 
-    def __init__(self, primal: Any, pattern: sp.csr_array, trace: SparsityTrace) -> None:
+    def __init__(self, primal: Any, pattern: csr_array, trace: SparsityTrace) -> None:
         self._trace = trace
         self._level = trace.level
         self.primal = primal
@@ -97,7 +101,7 @@ class IndexSets(TracedArray):
 
 
 def sparsity(f: Callable, x: Any, kind: str = "global", *,
-             hessian: bool = False) -> sp.csr_array:
+             hessian: bool = False) -> csr_array:
     """The Jacobian sparsity pattern of ``f`` at ``x``.
 
     The pattern is found by propagating index sets through the registry's structure

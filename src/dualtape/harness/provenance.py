@@ -69,9 +69,9 @@ def _constant(value: Any) -> Any | None:
             return sorted(map(repr, items)) if isinstance(value, (set, frozenset)) else items
         return None
     if isinstance(value, dict):
-        items = {str(k): _constant(v) for k, v in value.items()}
-        return items if all(v is not None or value[k] is None
-                            for k, v in zip(value, items.values())) else None
+        entries = {str(k): _constant(v) for k, v in value.items()}
+        return entries if all(v is not None or value[k] is None
+                              for k, v in zip(value, entries.values())) else None
     if type(value).__module__ == "numpy" and hasattr(value, "tobytes"):
         return hashlib.sha256(value.tobytes()).hexdigest()[:16] + str(getattr(value, "shape", ""))
     return None

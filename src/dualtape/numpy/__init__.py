@@ -11,6 +11,7 @@ the mode, so a derivative is never dropped silently.  Every other public name of
 which is which.
 """
 
+import sys as _sys
 from typing import Any as _Any
 
 import numpy as _np
@@ -34,8 +35,14 @@ from . import _values  # noqa: F401  (plain results and errors for numpy's other
 from ._traced import TracedArray  # noqa: F401
 from . import fft, linalg, random  # noqa: F401,E402  (dnp.linalg, dnp.fft, dnp.random)
 from . import _sparse  # noqa: E402
+from . import _signatures  # noqa: E402
 
 _sparse.install()   # LinearOperator @ traced value (see _sparse)
+# numpy's parameter names for inspect.signature and help() (computed when first read)
+_signatures.expose(_sys.modules[__name__], _np,
+                   [n for n in list(globals()) if not n.startswith("_")])
+_signatures.expose(linalg, _np.linalg)
+_signatures.expose(fft, _np.fft)
 
 
 def __getattr__(name: str) -> _Any:

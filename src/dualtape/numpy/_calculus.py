@@ -23,7 +23,7 @@ All are composites of registered primitives (``getitem``, ``concatenate``, ``whe
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -170,7 +170,7 @@ def _gradient_axis(f: Any, ax: int, nd: int, h: Any, edge_order: int) -> Any:
 
 
 @_dispatches(np.gradient)
-def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: Literal[1, 2] = 1) -> Any:
     """numpy's gradient: second-order central differences inside, first or second
     order (``edge_order``) one-sided ones at the ends; ``varargs`` are one spacing
     (scalar) or coordinate array per axis (differentiable too).  One array, or a tuple
@@ -269,7 +269,7 @@ def _crop(full: Any, n: int, m: int, mode: str) -> Any:
 
 
 @_dispatches(np.convolve)
-def convolve(a: Any, v: Any, mode: str = "full") -> Any:
+def convolve(a: Any, v: Any, mode: Literal["full", "same", "valid"] = "full") -> Any:
     """The discrete linear convolution of two 1-D sequences (``mode`` as numpy)."""
     if not _traced(a, v):
         return np.convolve(a, v, mode)
@@ -285,7 +285,7 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
 
 
 @_dispatches(np.correlate)
-def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
+def correlate(a: Any, v: Any, mode: Literal["full", "same", "valid"] = "valid") -> Any:
     """``c[k] = sum_n a[n + k] * conj(v[n])``: the convolution with ``v`` reversed."""
     if not _traced(a, v):
         return np.correlate(a, v, mode)
@@ -547,11 +547,12 @@ def _gufunc_kwargs(name: str, kwargs: dict) -> int:
     return axis
 
 
-def vecdot(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
+def vecdot(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
     """``sum(conj(x1) * x2, axis)`` with broadcasting (numpy's vecdot)."""
-    axis = _gufunc_kwargs("vecdot", kwargs)
+    axis = _gufunc_kwargs("vecdot", {"out": out, **kwargs})
     if not _traced(x1, x2):
-        return np.vecdot(x1, x2, axis=axis)
+        # gufuncs take axis=, which numpy's stubs of vecdot leave out
+        return np.vecdot(x1, x2, axis=axis)  # type: ignore[call-overload]
     from ._complex import conj
     a, b = asarray(x1), asarray(x2)
     if np.iscomplexobj(np.asarray(_plain(a))):
@@ -559,8 +560,9 @@ def vecdot(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
     return _red.sum(a * b, (axis,), False)
 
 
-def matvec(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
+def matvec(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
     """Matrix-vector products over the last axes: ``(..., m, n), (..., n) -> (..., m)``."""
+    _no_out("matvec", out)
     if kwargs:
         raise TypeError(f"matvec: unsupported keyword arguments {sorted(kwargs)}")
     if not _traced(x1, x2):
@@ -568,8 +570,9 @@ def matvec(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
     return _la.einsum("...ij,...j->...i", asarray(x1), asarray(x2))
 
 
-def vecmat(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
+def vecmat(x1: Any, x2: Any, /, out: Any = None, **kwargs: Any) -> Any:
     """Vector-matrix products ``conj(x1) @ x2``: ``(..., n), (..., n, m) -> (..., m)``."""
+    _no_out("vecmat", out)
     if kwargs:
         raise TypeError(f"vecmat: unsupported keyword arguments {sorted(kwargs)}")
     if not _traced(x1, x2):
@@ -581,7 +584,9 @@ def vecmat(x1: Any, x2: Any, /, **kwargs: Any) -> Any:
     return _la.einsum("...j,...jk->...k", a, asarray(x2))
 
 
-for _uf, _fn in ((getattr(np, "vecdot", None), vecdot), (getattr(np, "matvec", None), matvec),
-                 (getattr(np, "vecmat", None), vecmat)):
+_GUFUNC_WRAPPERS: tuple[tuple[Any, Callable[..., Any]], ...] = (
+    (getattr(np, "vecdot", None), vecdot), (getattr(np, "matvec", None), matvec),
+    (getattr(np, "vecmat", None), vecmat))
+for _uf, _fn in _GUFUNC_WRAPPERS:
     if _uf is not None:
         _UFUNCS[_uf] = _fn

@@ -15,7 +15,7 @@ array.
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -118,13 +118,21 @@ def _has_tracer(x: Any) -> bool:
     return False
 
 
-def asarray(a: Any, dtype: Any = None) -> Any:
+def asarray(a: Any, dtype: Any = None, order: Any = None, *, device: Any = None,
+            copy: Any = None, like: Any = None) -> Any:
     """``a`` as an array; a (nested) list holding traced values becomes a traced array."""
+    traced = isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and _has_tracer(a))
+    if traced and (device not in (None, "cpu") or like is not None):
+        raise TypeError("dualtape.numpy.asarray: device= and like= are not supported on "
+                        "traced values (they live in host memory as numpy arrays)")
+    # order and copy do not apply to a traced value: it is immutable and has no layout
     if isinstance(a, Tracer):
         return a if dtype is None else _ew.astype(a, dtype)
-    if isinstance(a, (list, tuple)) and _has_tracer(a):
+    if traced:
         return _sh.stack([asarray(v, dtype) for v in a], 0)
-    r = np.asarray(a, dtype=dtype)
+    extra = {k: v for k, v in (("order", order), ("device", device), ("copy", copy),
+                               ("like", like)) if v is not None}
+    r = np.asarray(a, dtype=dtype, **extra)
     if r.dtype == object and r.ndim == 0 and _sparse.is_operator(a):
         raise _sparse.not_an_array(a)           # numpy would wrap it in an object array
     return r
@@ -143,7 +151,7 @@ def array(object: Any, dtype: Any = None, *, copy: bool = True, ndmin: int = 0, 
 
 
 @_dispatches(np.copy)
-def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
+def copy(a: Any, order: Literal["K", "A", "C", "F"] = "K", subok: bool = False) -> Any:
     """A copy of ``a``; a traced value is immutable, so it is returned as is."""
     return asarray(a) if isinstance(a, Tracer) or _has_tracer(a) else np.copy(a, order)
 
@@ -153,7 +161,9 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
              retstep: bool = False, dtype: Any = None, axis: int = 0, **kwargs: Any) -> Any:
     """numpy's linspace; differentiable in traced ``start``/``stop``."""
     if not (_has_tracer(start) or _has_tracer(stop)):
-        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis, **kwargs)
+        # the result's type follows retstep, forwarded as it came
+        np_linspace: Callable[..., Any] = np.linspace
+        return np_linspace(start, stop, num, endpoint, retstep, dtype, axis, **kwargs)
     start, stop = asarray(start), asarray(stop)
     num = int(num)
     if num < 0:

@@ -10,6 +10,7 @@ only: nothing depends on it) and always lists the dualtape.numpy spellings.
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any
 
 # numpy's own helpers that convert (frame qualname -> what the user called)
@@ -28,6 +29,7 @@ def _caller(depth: int = 3) -> tuple[str, str, str] | None:
     """(what was called, its dualtape spelling, why it has no rule if it has none)
     when numpy or scipy converts: the outermost numpy/scipy frame, the function the
     user called."""
+    frame: FrameType | None
     try:
         frame = sys._getframe(depth)   # 3: _caller <- conversion_error <- hook <- caller
     except ValueError:

@@ -64,8 +64,9 @@ def _ufunc(op: Callable, uf: np.ufunc, name: str | None = None) -> Callable:
     f.__name__ = name or uf.__name__
     f.__doc__ = f"numpy.{uf.__name__}, differentiable in every mode."
     _UFUNCS[uf] = f
-    if getattr(op, "primitive", None) is not None:
-        _UFUNC_PRIMS[uf] = op.primitive     # plain calls go straight to bind
+    prim = getattr(op, "primitive", None)
+    if prim is not None:
+        _UFUNC_PRIMS[uf] = prim     # plain calls go straight to bind
     return f
 
 

@@ -13,7 +13,7 @@ values may be written this way.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -51,7 +51,10 @@ def by_positions(call: Callable[..., Any], *args: Any) -> Any:
     ``args`` gathered differentiably; see the module docstring.  ``call`` may return an
     array or a list/tuple of arrays."""
     traced: list = []
-    _map(list(args), lambda t: traced.append(t) or t)
+    def keep(t: Any) -> Any:
+        traced.append(t)
+        return t
+    _map(list(args), keep)
     if not traced:
         return call(*args)
 
@@ -127,7 +130,7 @@ row_stack.__name__ = "row_stack"
 
 
 @_dispatches(np.trim_zeros)
-def trim_zeros(filt: Any, trim: str = "fb", axis: Any = None) -> Any:
+def trim_zeros(filt: Any, trim: Literal["f", "b", "fb", "bf"] = "fb", axis: Any = None) -> Any:
     """``filt`` without its leading/trailing zeros: which ones is decided on the values
     (plain), the kept elements are a differentiable slice (interior zeros included)."""
     if not isinstance(filt, Tracer):

@@ -11,7 +11,7 @@ differentiate through ``eig`` (distinct roots needed).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -227,7 +227,8 @@ def polyfit(x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False,
     """Least-squares polynomial fit (numpy's column scaling, weights ``w``); ``full``
     and ``cov`` as numpy.  Differentiable in ``x``, ``y`` and ``w``."""
     if not _traced(x, y, w):
-        return np.polyfit(x, y, deg, rcond, full, w, cov)
+        np_polyfit: Callable[..., Any] = np.polyfit   # its result's type follows full, cov
+        return np_polyfit(x, y, deg, rcond, full, w, cov)
     from . import linalg
     from ._shape import reshape
     order = int(deg) + 1
@@ -269,7 +270,7 @@ def polyfit(x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False,
 
 
 # ---- constructors from differentiable numbers --------------------------------------------
-def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", *,
+def full(shape: Any, fill_value: Any, dtype: Any = None, order: Literal["C", "F"] = "C", *,
          device: Any = None, like: Any = None) -> Any:
     """An array of ``shape`` filled with ``fill_value``; a traced fill value is
     broadcast (differentiable in it)."""

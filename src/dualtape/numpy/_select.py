@@ -126,11 +126,13 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
            **kwargs: Any) -> Any:
     """numpy's unique; the values are differentiable (mean over equal elements), the
     indices, inverse and counts are plain."""
+    # the result's type follows the flags and kwargs, forwarded as they came
+    np_unique: Callable[..., Any] = np.unique
     if not _traced(ar):
-        return np.unique(ar, return_index, return_inverse, return_counts, axis,
+        return np_unique(ar, return_index, return_inverse, return_counts, axis,
                          equal_nan=equal_nan, **kwargs)
     v = np.asarray(value_of(ar))
-    res = np.unique(v, return_index, True, return_counts, axis, equal_nan=equal_nan,
+    res = np_unique(v, return_index, True, return_counts, axis, equal_nan=equal_nan,
                     **kwargs)
     vals, rest = res[0], list(res[1:])
     if axis is None:

@@ -205,7 +205,7 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list:
         sizes = [0] + extras * [each + 1] + (sections - extras) * [each]
         div = np.cumsum(sizes)
     else:
-        div = [0] + [int(i) for i in indices_or_sections] + [total]
+        div = np.array([0] + [int(i) for i in indices_or_sections] + [total])
     return [_sh.getitem(a, _along(ax, slice(div[i], div[i + 1])))
             for i in range(len(div) - 1)]
 

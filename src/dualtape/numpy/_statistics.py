@@ -49,9 +49,10 @@ def _skip(a: Any, where: Any = True) -> Any:
     """Where ``a`` is NaN (or ``where`` is False).  A comparison primitive, so global
     sparsity detection counts both branches of the ``where`` that uses it."""
     nan = _ew.isnan(a)
-    if where is True:
+    mask = _mask(where, a)
+    if mask is None:            # where=True
         return nan
-    return _ew.logical_or(nan, ~_mask(where, a))
+    return _ew.logical_or(nan, ~mask)
 
 
 def _fill_nan(a: Any, value: float) -> Any:
@@ -285,7 +286,7 @@ def _order_stat(name: str, a: Any, q: Any, axis: Any, method: str, keepdims: boo
     out = _sh.reshape(out, qs + shape)
     if not isinstance(out, Tracer):
         return out
-    return out[()] if np.ndim(out) == 0 else out
+    return _sh.getitem(out, ()) if out.ndim == 0 else out
 
 
 def _check_q_args(name: str, out: Any, weights: Any, interpolation: Any,

@@ -24,7 +24,7 @@ derivatives of numpy's output.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Literal, NamedTuple, Sequence
 
 import numpy as np
 from numpy.linalg import LinAlgError  # noqa: F401  (numpy's exception, re-exported)
@@ -157,7 +157,7 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
 
 
 @_dispatches(np.linalg.qr)
-def qr(a: Any, mode: str = "reduced") -> Any:
+def qr(a: Any, mode: Literal["reduced", "complete", "r", "raw"] = "reduced") -> Any:
     """QR in numpy's ``reduced`` (default) or ``r`` mode.  Wide matrices factor their
     leading square block (Q depends on it only).  Derivatives need full rank."""
     a = _real_only(a, "qr")

@@ -11,16 +11,24 @@ next to their definitions (with their sources).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, cast
 
 import numpy as np
 
 
-def formula(describe: str) -> Callable:
+class Formula(Protocol):
+    """A cost function with its formula in words."""
+
+    describe: str
+
+    def __call__(self, ans: Any, args: tuple, params: dict) -> int: ...
+
+
+def formula(describe: str) -> Callable[[Callable[..., int]], Formula]:
     """Decorator: attach the human-readable ``describe`` to a cost function."""
-    def deco(fn: Callable) -> Callable:
-        fn.describe = describe
-        return fn
+    def deco(fn: Callable[..., int]) -> Formula:
+        setattr(fn, "describe", describe)   # noqa: B010 (typed by Formula)
+        return cast(Formula, fn)
     return deco
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from numbers import Number
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -25,10 +25,10 @@ from . import _cost, _structure
 
 # Filled in by the modules that define them; rules look them up at call time so the
 # primitive modules may refer to each other freely.
-OPS: dict[str, Callable] = {}
+OPS: dict[str, Callable[..., Any]] = {}
 
 
-def _op(name: str) -> Callable:
+def _op(name: str) -> Callable[..., Any]:
     return OPS[name]
 
 
@@ -99,10 +99,13 @@ def safe_mul(p: Any, t: Any) -> Any:
     return _op("where")(keep, pt, 0.0)
 
 
-def fresh(p: Callable) -> Callable:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def fresh(p: _F) -> _F:
     """Mark a partial whose result is always a newly computed array, which the rule may
     then overwrite with the product (one large temporary less per backward step)."""
-    p.fresh = True
+    setattr(p, "fresh", True)   # noqa: B010 (read with getattr by the rule builder)
     return p
 
 

@@ -7,34 +7,38 @@ Kinks: abs'(0) = 0 (through sign); maximum/minimum split ties equally.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from ..registry import bind, lookup
+from ..registry import Op, Primitive, bind, exports, lookup
 from . import _cost, _structure
 from ._rules import (INPLACE_MIN, OPS, broadcast_batch, define, elementwise, expand_to, fresh,
                      nondiff, shape, unbroadcast)
 
 
-def _export(prim, name: str | None = None, nargs: int | None = None):
+def _export(prim: Primitive, name: str | None = None,
+            nargs: int | None = None) -> Op[..., Any]:
     """The plain function ``op(*args) -> bind(prim, *args)``, recorded in ``OPS``."""
     n = prim.name if name is None else name
     if nargs is None:
-        nargs = len(prim.partials)
+        nargs = len(prim.partials or ())
+    op: Callable[..., Any]
     if nargs == 1:
-        def op(x):
+        def op1(x: Any) -> Any:
             return bind(prim, x)
+        op = op1
     elif nargs == 2:
-        def op(x, y):
+        def op2(x: Any, y: Any) -> Any:
             return bind(prim, x, y)
+        op = op2
     else:
-        def op(*args):
+        def opn(*args: Any) -> Any:
             return bind(prim, *args)
+        op = opn
     op.__name__ = n
-    op.primitive = prim
-    OPS[n] = op
-    return op
+    OPS[n] = marked = exports(prim)(op)
+    return marked
 
 
 # ---- linear --------------------------------------------------------------------------
@@ -96,7 +100,7 @@ log = _export(log_p)
 sin_p = elementwise("sin", np.sin, (fresh(lambda ans, x: cos(x)),), residuals=(0,))
 sin = _export(sin_p)
 cos_p = elementwise("cos", np.cos, (fresh(lambda ans, x: -sin(x)),), residuals=(0,))
-cos = _export(cos_p)
+cos: Op[..., Any] = _export(cos_p)
 @fresh
 def _dtanh(ans, x):
     if type(ans) is np.ndarray and ans.size >= INPLACE_MIN:   # 1 - ans^2, one temporary
@@ -152,19 +156,18 @@ _NONDIFF = {
     "logical_and": np.logical_and, "logical_or": np.logical_or,
     "logical_xor": np.logical_xor, "logical_not": np.logical_not,
 }
-for _name, _fn in _NONDIFF.items():
-    _export(nondiff(_name, _fn), nargs=_fn.nin)
-greater = OPS["greater"]
-greater_equal = OPS["greater_equal"]
-less = OPS["less"]
-less_equal = OPS["less_equal"]
-equal = OPS["equal"]
-not_equal = OPS["not_equal"]
-sign = OPS["sign"]
-isfinite = OPS["isfinite"]
-isnan = OPS["isnan"]
+_ND = {_name: _export(nondiff(_name, _fn), nargs=_fn.nin) for _name, _fn in _NONDIFF.items()}
+greater = _ND["greater"]
+greater_equal = _ND["greater_equal"]
+less = _ND["less"]
+less_equal = _ND["less_equal"]
+equal = _ND["equal"]
+not_equal = _ND["not_equal"]
+sign: Op[..., Any] = _ND["sign"]
+isfinite = _ND["isfinite"]
+isnan = _ND["isnan"]
 logical_and, logical_or, logical_xor, logical_not = (
-    OPS["logical_and"], OPS["logical_or"], OPS["logical_xor"], OPS["logical_not"])
+    _ND["logical_and"], _ND["logical_or"], _ND["logical_xor"], _ND["logical_not"])
 greater_p, greater_equal_p, less_p, less_equal_p, equal_p, not_equal_p = (
     f.primitive for f in (greater, greater_equal, less, less_equal, equal, not_equal))
 
@@ -211,7 +214,7 @@ astype_p = define(
     sparsity=_structure.elementwise(), cost=_cost.move, residuals=())
 
 
-def astype(x, dtype):
+def astype(x: Any, dtype: Any) -> Any:
     """``x`` converted to ``dtype``; converting to an integer type drops the derivative."""
     dtype = np.dtype(dtype)
     if getattr(x, "dtype", None) == dtype:
@@ -219,7 +222,7 @@ def astype(x, dtype):
     return bind(astype_p, x, dtype=dtype)
 
 
-astype.primitive = astype_p
+exports(astype_p)(astype)     # not a decorator: the rules above refer to it by name
 OPS["astype"] = astype
 
 
@@ -282,7 +285,7 @@ arctan2 = _export(arctan2_p)
 sinh_p = elementwise("sinh", np.sinh, (lambda ans, x: cosh(x),))
 sinh = _export(sinh_p)
 cosh_p = elementwise("cosh", np.cosh, (lambda ans, x: sinh(x),))
-cosh = _export(cosh_p)
+cosh: Op[..., Any] = _export(cosh_p)
 arcsinh_p = elementwise("arcsinh", np.arcsinh, (lambda ans, x: 1.0 / sqrt(x * x + 1.0),))
 arcsinh = _export(arcsinh_p)
 arccosh_p = elementwise("arccosh", np.arccosh, (
@@ -349,20 +352,20 @@ _NONDIFF_MORE = {
     "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "rint": np.rint,
     "floor_divide": np.floor_divide, "isinf": np.isinf, "signbit": np.signbit,
 }
-for _name, _fn in _NONDIFF_MORE.items():
-    _export(nondiff(_name, _fn), nargs=_fn.nin)
-floor, ceil, trunc, rint = OPS["floor"], OPS["ceil"], OPS["trunc"], OPS["rint"]
-floor_divide, isinf, signbit = OPS["floor_divide"], OPS["isinf"], OPS["signbit"]
+_ND.update({_name: _export(nondiff(_name, _fn), nargs=_fn.nin)
+            for _name, _fn in _NONDIFF_MORE.items()})
+floor, ceil, trunc, rint = _ND["floor"], _ND["ceil"], _ND["trunc"], _ND["rint"]
+floor_divide, isinf, signbit = _ND["floor_divide"], _ND["isinf"], _ND["signbit"]
 
 round_p = nondiff("round", lambda x, decimals: np.round(x, decimals))
 
 
+@exports(round_p)
 def round_(x: Any, decimals: int = 0) -> Any:
     """``x`` rounded to ``decimals`` places (half to even, as numpy); no derivative."""
     return bind(round_p, x, decimals=int(decimals))
 
 
-round_.primitive = round_p
 OPS["round"] = round_
 
 

@@ -342,8 +342,8 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
         ax_a, ax_b = list(range(na - n, na)), list(range(n))
     else:
         ax_a, ax_b = axes
-        ax_a = [ax_a] if isinstance(ax_a, (int, np.integer)) else list(ax_a)
-        ax_b = [ax_b] if isinstance(ax_b, (int, np.integer)) else list(ax_b)
+        ax_a = [int(ax_a)] if isinstance(ax_a, (int, np.integer)) else list(ax_a)
+        ax_b = [int(ax_b)] if isinstance(ax_b, (int, np.integer)) else list(ax_b)
         if len(ax_a) != len(ax_b):
             raise ValueError("tensordot: shape-mismatch for sum")
         ax_a = [int(x) % na for x in ax_a]

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _cost, _structure
 from ._rules import OPS, define, ndim, shape
-from ..registry import bind
+from ..registry import Op, Primitive, bind, exports
 
 
 def normalize_axis(axis: Any, nd: int) -> tuple:
@@ -87,21 +87,21 @@ min_p = define("min", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=ke
                cost=_cost.reduction)
 
 
-def _reducer(prim):
+def _reducer(prim: Primitive) -> Op[..., Any]:
+    @exports(prim)
     def reduce(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         return bind(prim, x, axis=normalize_axis(axis, ndim(x)), keepdims=bool(keepdims))
     reduce.__name__ = prim.name
-    reduce.primitive = prim
     reduce.__doc__ = (f"{prim.name} over ``axis`` (None: all axes); ``keepdims`` keeps "
                       f"reduced axes with length one.")
     OPS[prim.name] = reduce
     return reduce
 
 
-sum = _reducer(sum_p)    # noqa: A001  (numpy's names)
-mean = _reducer(mean_p)
-max = _reducer(max_p)    # noqa: A001
-min = _reducer(min_p)    # noqa: A001
+sum: Op[..., Any] = _reducer(sum_p)    # noqa: A001  (numpy's names)
+mean: Op[..., Any] = _reducer(mean_p)
+max: Op[..., Any] = _reducer(max_p)    # noqa: A001
+min: Op[..., Any] = _reducer(min_p)    # noqa: A001
 
 
 # ---- shared helpers for scans along one axis -------------------------------------------
@@ -169,21 +169,21 @@ cumprod_p = define(
     sparsity=_structure.prefix, cost=_cost.reduction)
 
 
-def _scan(prim):
+def _scan(prim: Primitive) -> Op[..., Any]:
+    @exports(prim)
     def scan(x: Any, axis: int) -> Any:
         nd = ndim(x)
         if not -nd <= axis < nd:
             raise np.exceptions.AxisError(axis, nd)
         return bind(prim, x, axis=int(axis) % nd - nd)
     scan.__name__ = prim.name
-    scan.primitive = prim
     scan.__doc__ = f"{prim.name} along ``axis`` (an int; flatten first for numpy's None)."
     OPS[prim.name] = scan
     return scan
 
 
-cumsum = _scan(cumsum_p)
-cumprod = _scan(cumprod_p)
+cumsum: Op[..., Any] = _scan(cumsum_p)
+cumprod: Op[..., Any] = _scan(cumprod_p)
 
 
 # ---- prod --------------------------------------------------------------------------------
@@ -208,4 +208,4 @@ prod_p = define(
     vjp=(lambda g, ans, x, axis, keepdims:
          _spread(g, ans, x, axis, keepdims) * _others(x, axis),),
     sparsity=_structure.reduction(), cost=_cost.reduction)
-prod = _reducer(prod_p)
+prod: Op[..., Any] = _reducer(prod_p)

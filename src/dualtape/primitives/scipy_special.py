@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import bind
+from ..registry import bind, exports
 from ._rules import OPS, elementwise
 from .elementwise import _export, exp, log, log1p, sign, where
 from .special import digamma, gammaln, xlogy
@@ -169,17 +169,18 @@ iv_p = elementwise("iv", _iv_impl, (_iv_partial,))
 ive_p = elementwise("ive", _ive_impl, (_ive_partial,))
 
 
+@exports(iv_p)
 def iv(n: int, x: Any) -> Any:
     """The modified Bessel function of the first kind of int order ``n`` at ``x``."""
     return bind(iv_p, x, n=_order("iv", n))
 
 
+@exports(ive_p)
 def ive(n: int, x: Any) -> Any:
     """``iv(n, x) * exp(-|x|)``, without overflow for large ``|x|``."""
     return bind(ive_p, x, n=_order("ive", n))
 
 
-iv.primitive, ive.primitive = iv_p, ive_p
 OPS["iv"], OPS["ive"] = iv, ive
 
 

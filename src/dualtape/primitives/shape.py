@@ -147,7 +147,8 @@ def _distinct_targets(idx: tuple, shape: tuple) -> bool:
     None) never repeat a position, so only the combinations of the advanced items
     (integer arrays, masks as their non-zeros) can: the cost is that of the index, not
     of the (batched) values."""
-    arrays, dims = [], []
+    arrays: list[np.ndarray] = []
+    dims: list[int] = []
     axis = 0
     for item in idx:
         if item is None:
@@ -167,8 +168,8 @@ def _distinct_targets(idx: tuple, shape: tuple) -> bool:
     if not arrays:
         return True
     try:
-        arrays = np.broadcast_arrays(*arrays)
-        flat = np.ravel_multi_index([np.ravel(a) % d for a, d in zip(arrays, dims)], dims)
+        same = np.broadcast_arrays(*arrays)
+        flat = np.ravel_multi_index([np.ravel(a) % d for a, d in zip(same, dims)], dims)
     except ValueError:         # index out of range, or too many positions to number
         return False
     return flat.size == 0 or int(np.bincount(flat).max()) <= 1
@@ -313,7 +314,7 @@ def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
 
 # ---- composites (no rules of their own) ----------------------------------------------
 def expand_dims(x: Any, axis: int | Sequence[int]) -> Any:
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes: Sequence[int] = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     nd = ndim(x) + len(axes)
     axes = sorted(int(a) % nd for a in axes)
     s = list(shape(x))
@@ -373,6 +374,7 @@ def flip(x: Any, axis: int | Sequence[int] | None = None) -> Any:
     """``x`` reversed along ``axis`` (None: every axis); a getitem with negative steps,
     so negative axes also address batched tangents."""
     nd = ndim(x)
+    axes: Sequence[int]
     if axis is None:
         axes = range(-nd, 0)
     else:

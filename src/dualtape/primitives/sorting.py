@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import bind, value_of
+from ..registry import bind, exports, value_of
 from . import _cost, _structure
 from ._rules import OPS, define, ndim, nondiff, shape
 
@@ -87,8 +87,7 @@ def _comparisons(per, describe: str):
         if params.get("axis") is None:
             args = (np.ravel(args[0]),)
         return slices(ans, args, params) * _n_kth(params)
-    cost.describe = describe
-    return cost
+    return _cost.formula(describe)(cost)
 
 
 _SORTING = "n log2 n comparisons per slice of length n"
@@ -121,18 +120,18 @@ def _neg_axis(axis: int, nd: int) -> int:
     return int(axis) % nd - nd
 
 
+@exports(sort_p)
 def sort(x: Any, axis: int = -1) -> Any:
     """``x`` sorted along ``axis`` (stable); the derivative follows each element."""
     return bind(sort_p, x, axis=_neg_axis(axis, ndim(x)))
 
 
+@exports(partition_p)
 def partition(x: Any, kth: Any, axis: int = -1) -> Any:
     """numpy's partition along ``axis``; the derivative follows each element."""
     kth = int(kth) if np.ndim(kth) == 0 else tuple(int(k) for k in np.ravel(kth))
     return bind(partition_p, x, kth=kth, axis=_neg_axis(axis, ndim(x)))
 
 
-sort.primitive = sort_p
-partition.primitive = partition_p
 OPS["sort"] = sort
 OPS["partition"] = partition

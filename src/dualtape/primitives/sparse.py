@@ -126,7 +126,7 @@ def _bool_csr(op: Any) -> Any:
 
     def kind(name: str) -> bool:        # scipy's (private) combination classes
         return isinstance(op, getattr(iface, name, ()))
-    args = getattr(op, "args", ())
+    args: tuple[Any, ...] = getattr(op, "args", ())
     if kind("MatrixLinearOperator"):
         a = op.A
         return _bool_csr(a) if sp.issparse(a) else sp.csr_array(np.asarray(a) != 0)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import bind, value_of
+from ..registry import Op, bind, exports, value_of
 from . import _cost, _structure
 from ._rules import OPS, define, elementwise, ndim, shape
 from .elementwise import _export, exp, log, where
@@ -65,7 +65,7 @@ def polygamma(n: int, x: Any) -> Any:
     return bind(polygamma_p, x, n=int(n))
 
 
-polygamma.primitive = polygamma_p
+exports(polygamma_p)(polygamma)   # not a decorator: its own rule refers to it by name
 OPS["polygamma"] = polygamma
 
 # gammaln = log|Gamma(x)|: its derivative is digamma on both signs of Gamma.
@@ -74,7 +74,7 @@ gammaln_p = elementwise("gammaln", lambda x: _sc().gammaln(x),
 gammaln = _export(gammaln_p)
 digamma_p = elementwise("digamma", lambda x: _sc().digamma(x),
                         (lambda ans, x: polygamma(1, x),), singular=True)
-digamma = _export(digamma_p)
+digamma: Op[..., Any] = _export(digamma_p)
 
 
 # ---- x log y ------------------------------------------------------------------------
@@ -139,10 +139,10 @@ logsumexp_p = define("logsumexp", _lse_impl, jvp=(_lse_jvp,), vjp=(_lse_vjp,),
                      sparsity=_structure.reduction(), cost=_cost.reduction)
 
 
+@exports(logsumexp_p)
 def logsumexp(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """log(sum(exp(a))) over ``axis`` (None: all axes), computed without overflow."""
     return bind(logsumexp_p, a, axis=normalize_axis(axis, ndim(a)), keepdims=bool(keepdims))
 
 
-logsumexp.primitive = logsumexp_p
 OPS["logsumexp"] = logsumexp

@@ -57,7 +57,7 @@ def _lit(v: Any) -> str | None:
     if isinstance(v, slice):
         return f"slice({_lit(v.start)}, {_lit(v.stop)}, {_lit(v.step)})"
     if isinstance(v, (tuple, list)):
-        parts = [_lit(e) for e in v]
+        parts: list[Any] = [_lit(e) for e in v]
         if any(p is None for p in parts):
             return None
         inner = ", ".join(parts) + ("," if isinstance(v, tuple) and len(v) == 1 else "")
@@ -83,7 +83,7 @@ def _program_parts(rec: Any, optimized: bool) -> tuple:
         plan = rec.plan
         steps = [s for s in plan.sources if s is not None]
         consts = {s: v for s, v in enumerate(plan.env0) if v is not None}
-        frees = []
+        frees: list[Any] = []
         for (_, _, _, _, free), src in zip(plan.steps, plan.sources):
             if src is None:
                 frees[-1] = frees[-1] + tuple(free)
@@ -356,7 +356,7 @@ def compile_program(prog: Any, backend: str = "auto") -> Callable:
                               "backend='python' or 'auto' work without it")
         if nb is not None:
             groups = _kernels(rec, nb)
-    fn = compile_plan(rec, groups)
+    fn: Any = compile_plan(rec, groups)       # with its generated source in .source
     src = fn.source
     in_slots = rec.in_slots
 
@@ -375,8 +375,8 @@ def compile_program(prog: Any, backend: str = "auto") -> Callable:
         except GuardFailed:
             return prog(*args, **kwargs)
         return unflatten(rec.out_tree, [out] if len(rec.out_refs) == 1 else list(out))
-    run.source = src
-    run.backend = "numba" if groups else "python"
+    setattr(run, "source", src)                                    # noqa: B010
+    setattr(run, "backend", "numba" if groups else "python")      # noqa: B010
     return run
 
 
@@ -499,11 +499,13 @@ def _jit(numba: Any, src: str, names: dict) -> Callable:
 
 def _call_writer(kern: Callable, ins: list, outs: list, avals: tuple, group: tuple,
                  j: int, checks: list) -> Callable:
-    def write(ref: Callable) -> tuple[str, tuple]:
+    ns: dict = {}
+
+    def write(ref: Callable) -> tuple[list[str], tuple]:
         shapes = [avals[o] for o in outs]
         n = int(np.prod(shapes[0][0], dtype=np.int64))
         name = f"kernel{j}"
-        write.ns[name] = kern
+        ns[name] = kern
         alloc = "; ".join(f"{ref(o)} = np.empty({s!r}, dtype=np.{np.dtype(d).name})"
                           for o, (s, d) in zip(outs, shapes))
         args = [f"np.ravel({ref(a)})" for a in ins] + \
@@ -517,5 +519,5 @@ def _call_writer(kern: Callable, ins: list, outs: list, avals: tuple, group: tup
         # the finiteness guards of the run, checked inside the loop
         lines = [alloc, f"if {call}:", f"    raise GuardFailed({'; '.join(checks)!r})"]
         return lines + ([scal[2:]] if scal else []), group
-    write.ns = {}
+    setattr(write, "ns", ns)      # noqa: B010 (the names the written calls use)
     return write

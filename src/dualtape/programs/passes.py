@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import operator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -126,7 +126,7 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
         return s_
 
     if optimize:
-        by_value: dict = {}
+        by_value: dict[Any, int] = {}
         for s, v in consts.items():
             k = _small_key(v)
             if k is not None:
@@ -211,7 +211,8 @@ def plan(rec: Any, optimize: bool = True) -> Plan:
     if optimize:
         kept = _scalars_as_arrays(kept, consts, avals, new_slot)
     scratch = n
-    exe, sources = [], []
+    exe: list[tuple] = []
+    sources: list[Any] = []      # the step of each entry of exe (None: an item of one)
     for k, st in enumerate(kept):
         free = tuple(release[k])
         if isinstance(st, Guard):
@@ -259,6 +260,8 @@ def _scatter_sums(steps: list, out_refs: tuple, report: dict) -> list:
         if isinstance(st, Instr):
             made[st.outs[0]] = st
             if st.prim.signed_sum == (1, 1):
+                pa: Any
+                pb: Any
                 pa, pb = (made.get(a) for a in st.args)
                 one = None
                 if all(p is not None and p.prim.pair_sum is not None and
@@ -364,7 +367,7 @@ def _negations(steps: list, consts: dict, out_refs: tuple, new_slot: Any,
     return out, refs
 
 
-def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, fresh: Any) -> list:
+def _scalars_as_arrays(steps: list, consts: dict, avals: Sequence, fresh: Any) -> list:
     """Python numbers among an elementwise step's arguments become 0-d arrays of the
     array arguments' dtype (numpy casts a Python number to that dtype anyway, so the
     result is the same), because numpy's per-call cost is about twice as high with a
@@ -381,7 +384,7 @@ def _scalars_as_arrays(steps: list, consts: dict, avals: tuple, fresh: Any) -> l
         dt = next(iter(dts))
         args = list(st.args)
         for i, a in enumerate(args):
-            v = consts.get(a)
+            v: Any = consts.get(a)
             if type(v) in (int, float) and (type(v) is float or abs(v) < 2 ** 53):
                 key = (a, dt.str)
                 if key not in made:
@@ -415,10 +418,12 @@ def _identity(prim: Any, args: tuple, params: dict, consts: dict, avals: tuple,
     return None
 
 
-def _fusion_groups(steps: list, avals: tuple, consts: dict) -> tuple:
+def _fusion_groups(steps: list, avals: Sequence, consts: dict) -> tuple:
     """Maximal runs of consecutive fusable instructions over one element count (every
     array argument has that many elements or one); runs of one are left alone."""
-    groups, cur, size = [], [], None
+    groups: list = []
+    cur: list = []
+    size: Any = None
     for k, st in enumerate(steps):
         n = None
         if isinstance(st, Guard) and st.kind == "finite" and cur and \

@@ -416,7 +416,7 @@ class recorded:
 
 def _signature(args: tuple, kwargs: dict) -> tuple:
     leaves, tree = flatten(args + (kwargs,) if kwargs else args)
-    sig = []
+    sig: list[tuple[Any, str]] = []
     for v in leaves:
         if isinstance(v, (np.ndarray, np.generic, int, float, complex)) and \
                 not isinstance(v, bool):

@@ -22,6 +22,7 @@ import operator
 import os
 import sys
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any, Callable
 
 import numpy as np
@@ -130,7 +131,7 @@ def _concrete(x: Any) -> Any:
 
 def _user_frame() -> str:
     """``file:line`` of the innermost caller outside dualtape (who made the decision)."""
-    f = sys._getframe(2)
+    f: FrameType | None = sys._getframe(2)
     while f is not None and f.f_code.co_filename.startswith(_PKG):
         f = f.f_back
     if f is None:
@@ -228,6 +229,7 @@ class Recorded(TracedArray):
     """
 
     __slots__ = ("val", "slot")
+    _trace: RecordTrace
 
     def __init__(self, val: Any, trace: RecordTrace, slot: int) -> None:
         self._trace = trace
@@ -293,7 +295,9 @@ def trace_function(f: Callable, args: tuple, kwargs: dict) -> dict:
         args = args + (kwargs,)
     leaves, tree = flatten(args)
     trace = RecordTrace()
-    wrapped, statics, in_slots = [], [], []
+    wrapped: list = []
+    statics: list = []
+    in_slots: list = []
     for i, v in enumerate(leaves):
         if isinstance(v, Tracer):
             raise RecordingError(

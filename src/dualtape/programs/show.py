@@ -253,6 +253,7 @@ def table(prog: Any, args: tuple, tangents: Any, cotangents: Any) -> str:
         left.append(f"{nm[s]} = {x} = {fmt(vals[s])}")
         if tdot is not None:
             right.append(f"{_dot(nm[s])} = {_dot(x)} = {fmt(tdot[s])}")
+    t: Any                     # a tangent's text, then an output's tangent value
     for st in rec.steps:
         if isinstance(st, Guard):
             left.append(f"  guard: {_guard_text(st, nm)}")

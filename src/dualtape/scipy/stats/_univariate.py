@@ -5,7 +5,7 @@ and scaled by one shared mechanism (``_LocScale``), as scipy.stats' rv_continuou
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -41,6 +41,9 @@ class _LocScale:
     shapes: tuple[str, ...] = ()
     lo, hi, inner = -np.inf, np.inf, 0.0
     cdf_shapes_differentiable = True
+    # A subclass's own, over its own shape parameters: (z, *shapes) -> array.
+    _logpdf: Callable[..., Any]
+    _cdf: Callable[..., Any]
 
     def __repr__(self) -> str:
         return f"<dualtape.scipy.stats.{self.name}>"
@@ -124,8 +127,8 @@ class _LocScale:
     def _logcdf(self, z: Any, *shapes: Any) -> Any:
         return np.log(self._cdf(z, *shapes))
 
-    def _valid(self, *shapes: np.ndarray) -> Any:
-        return True
+    # which shape parameters are valid (plain); a subclass with shapes has its own
+    _valid: Callable[..., Any] = staticmethod(lambda *shapes: True)
 
 
 class _Norm(_LocScale):
