@@ -375,3 +375,24 @@ def test_timed_rows_carry_the_load_average_and_it_survives_a_reload(tmp_path, mo
     assert {r["load"] for r in rows} == {2.35}
     saved = load_records(tmp_path / "load.csv")
     assert {r["load"] for r in saved} == {2.35} and isinstance(saved[0]["load"], float)
+
+
+def test_an_interrupted_sweep_says_how_many_pairs_it_finished(tmp_path, capsys):
+    calls = []
+
+    def case(method, n, m):
+        calls.append(n)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return (lambda x: x + 1.0), (np.ones(n),)
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(case, grid={"n": [1, 2, 3, 4], "m": [1]}, methods=["f"], repeats=1, warmup=0,
+              name="stop", out_dir=tmp_path, progress=False)
+    line = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("stop:")][0]
+    assert "measured 4 new" in line and "stopped after 2 of the 4 pairs to measure" in line
+    # a complete sweep says nothing of the kind, and the rerun measures only the rest
+    sweep(case, grid={"n": [1, 2, 3, 4], "m": [1]}, methods=["f"], repeats=1, warmup=0,
+          name="stop", out_dir=tmp_path, progress=False)
+    line = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("stop:")][0]
+    assert line == "stop: reused 2, re-measured 0, measured 2 new"

@@ -37,11 +37,17 @@ class SweepSummary:
     remeasured: int = 0
     new: int = 0
     failed: list[str] = field(default_factory=list)
+    #: Pairs to measure (re-measured plus new) and pairs finished and saved: fewer
+    #: finished than planned when the sweep was interrupted.
+    planned: int = 0
+    finished: int = 0
 
     def line(self) -> str:
         fail = f", {len(self.failed)} FAILED" if self.failed else ""
+        stop = (f"; stopped after {self.finished} of the {self.planned} pairs to measure"
+                if self.finished < self.planned else "")
         return (f"{self.name}: reused {self.reused}, re-measured {self.remeasured}, "
-                f"measured {self.new} new{fail}")
+                f"measured {self.new} new{fail}{stop}")
 
 
 @dataclass
@@ -203,6 +209,7 @@ def sweep(case: Case, grid: Mapping[str, Sequence[Any]], methods: Sequence[str],
             else:
                 summary.new += 1
             todo.append((key, point, method, ck, tk))
+        summary.planned = len(todo)
         try:
             if drop or saved.needs_rewrite or (saved.old_layout and todo):
                 keep = [r for k, rows in saved.pairs.items() if k not in drop for r in rows]
@@ -217,6 +224,7 @@ def sweep(case: Case, grid: Mapping[str, Sequence[Any]], methods: Sequence[str],
                 nonlocal wrote
                 store.append(rows)
                 wrote = True
+                summary.finished += 1
                 if opts is not None:
                     opts.saved += 1
                 if rows[0]["status"] == "error":
