@@ -144,3 +144,34 @@ def test_render_without_graphviz_warns(monkeypatch, tmp_path):
     with pytest.warns(RuntimeWarning, match="graphviz"):
         dot = dt.record(baydin, 2.0, 5.0).graph(render=str(tmp_path / "g.svg"))
     assert dot.startswith("digraph")
+
+
+def _doc_drawings():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "docs" / "images" / "render.py"
+    spec = importlib.util.spec_from_file_location("doc_images_render", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return path.parent, module
+
+
+def test_committed_drawings_show_what_their_examples_give_now():
+    import html
+    import struct
+    images, render = _doc_drawings()
+    for stem, draw in render.EXAMPLES.items():
+        dot = draw(None)
+        labels = sorted(line for label in re.findall(r'label="((?:[^"\\]|\\.)*)"', dot)
+                        for line in label.replace('\\"', '"').split("\\n"))
+        svg = (images / f"{stem}.svg").read_text()
+        shown = sorted(html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+        assert shown == labels, f"{stem}.svg is stale: run docs/images/render.py"
+        if "png" in render.FORMATS[stem]:
+            # same drawing: the raster has the vector's proportions
+            head = (images / f"{stem}.png").read_bytes()[:24]
+            assert head[:8] == b"\x89PNG\r\n\x1a\n"
+            width, height = struct.unpack(">II", head[16:24])
+            vw, vh = map(float, re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ([\d.]+)"',
+                                          svg).groups())
+            assert abs(width / height - vw / vh) < 0.02 * vw / vh, (width, height, vw, vh)

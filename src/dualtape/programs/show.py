@@ -413,4 +413,6 @@ def _render(dot: str, path: str) -> None:
     fmt_ = path.rsplit(".", 1)[-1].lower()
     if fmt_ not in ("png", "svg", "pdf"):
         raise ValueError(f"graph(render=...): use a .png, .svg or .pdf path, not {path!r}")
-    subprocess.run([exe, f"-T{fmt_}", "-o", path], input=dot.encode(), check=True)
+    # dot's raster default of 72 dpi blurs the subscripts; vector formats ignore it
+    crisp = ["-Gdpi=144"] if fmt_ == "png" else []
+    subprocess.run([exe, f"-T{fmt_}", *crisp, "-o", path], input=dot.encode(), check=True)
