@@ -85,3 +85,34 @@ def test_public_function_docstring_sections(name, fn):
         assert re.search(rf"^{section}\n-{{{len(section)}}}$", doc, re.M), \
             f"dt.{name}'s docstring lacks a numpydoc '{section}' section"
     assert ">>>" in doc, f"dt.{name}'s docstring has no example"
+
+
+def _project_urls() -> dict[str, str]:
+    try:
+        import tomllib
+    except ImportError:                     # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+
+
+def test_readme_links_work_on_a_package_index_page():
+    """An index page shows README.md away from the repository: every image must be an
+    absolute link into the project's Source (a raster, since repository hosts send SVG
+    as text), and name a file the checkout has; no link may be relative."""
+    source = _project_urls()["Source"]
+    owner_repo = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+)", source)
+    assert owner_repo, f"Source {source!r} is not a repository address the test knows"
+    raw = f"https://raw.githubusercontent.com/{owner_repo.group(1)}/main/"
+    text = (ROOT / "README.md").read_text()
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)   # not code blocks
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", prose) + re.findall(
+        r"<img[^>]*\ssrc=\"([^\"]+)\"", prose)
+    assert len(images) >= 2, images
+    for url in images:
+        assert url.startswith(raw), f"README image {url!r} is not under {raw}"
+        path = url[len(raw):]
+        assert (ROOT / path).is_file(), f"README image {url!r} names no file {path}"
+        assert path.rsplit(".", 1)[-1] in ("png", "jpg", "gif"), url
+    links = re.findall(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)", prose)
+    relative = [u for u in links if not re.match(r"(https?:|mailto:|#)", u)]
+    assert not relative, f"README links that break off the repository: {relative}"
