@@ -1,5 +1,6 @@
 """dualtape.numpy's functions show numpy's parameter names (inspect.signature, help),
-and each implementation accepts every parameter its signature shows."""
+dualtape.scipy.special's show scipy's, and each implementation accepts every parameter
+its signature shows."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import types
 
 import numpy as np
 import pytest
+import scipy.special
 
 import dualtape.numpy as dnp
+import dualtape.scipy.special as dts
 from dualtape.numpy import _signatures
 
 _P = inspect.Parameter
@@ -22,7 +25,9 @@ _KEYWORD = (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY)
 def _pairs():
     spaces = [(dnp, np, [n for n in dir(dnp) if not n.startswith("_")
                          and n in vars(dnp)]),
-              (dnp.linalg, np.linalg, dnp.linalg.__all__), (dnp.fft, np.fft, dnp.fft.__all__)]
+              (dnp.linalg, np.linalg, dnp.linalg.__all__), (dnp.fft, np.fft, dnp.fft.__all__),
+              # logsumexp is dualtape.numpy's, with its own signature
+              (dts, scipy.special, [n for n in dts.__all__ if n != "logsumexp"])]
     for ours, theirs, names in spaces:
         for name in names:
             fn, np_fn = getattr(ours, name), getattr(theirs, name, None)

@@ -295,3 +295,22 @@ def test_global_sparsity_holds_for_every_input():
               lambda x: dst.beta.logcdf(x / 3, 2.0, 3.0), lambda s: dst.t.pdf(1.0, 3.0, 0.0, s),
               lambda mu: dst.poisson.logpmf(np.array([1.0, 2.0, 3.0]), mu * mu)):
         np.testing.assert_array_equal(dt.sparsity(f, x).toarray(), np.eye(3, dtype=bool))
+
+
+@pytest.mark.parametrize("name", ["norm", "t", "gamma", "beta"])
+@pytest.mark.parametrize("method", ["logpdf", "pdf", "logcdf", "cdf"])
+def test_signature_shows_scipys_shape_parameters_and_each_is_accepted(name, method):
+    import inspect
+    fn = getattr(getattr(dst, name), method)
+    scipy_dist = getattr(ss, name)
+    shapes = scipy_dist.shapes.split(", ") if scipy_dist.shapes else []
+    shown = inspect.signature(fn)
+    assert list(shown.parameters) == ["x", *shapes, "loc", "scale"]
+    assert (shown.parameters["loc"].default, shown.parameters["scale"].default) == (0, 1)
+    x = 0.35                                          # inside every support here
+    kwargs = {"x": x, **{s: 2.5 for s in shapes}, "loc": 0.1, "scale": 1.5}
+    want = getattr(scipy_dist, method)(x, *[2.5] * len(shapes), loc=0.1, scale=1.5)
+    assert fn(**kwargs) == pytest.approx(want, rel=1e-13)
+    traced = _primal(lambda v: fn(**{**kwargs, "x": v}), np.float64(x))
+    assert float(traced) == pytest.approx(want, rel=1e-12)
+    assert fn(*kwargs.values()) == pytest.approx(want, rel=1e-13)

@@ -21,13 +21,16 @@ Kinks: ``i0e``/``i1e``/``ive`` contain e^-|x|, whose slope at 0 is taken with si
 
 from __future__ import annotations
 
+import sys as _sys
 from typing import Any
 
 import numpy as np
 import scipy.special as _sc
 
+from ..numpy import _signatures
 from ..numpy._dispatch import _ufunc
 from ..numpy._elementwise import _traced, logsumexp
+from ..numpy._elementwise import logaddexp as _logaddexp
 from ..primitives import elementwise as _ew
 from ..primitives import scipy_special as _ss
 from ..primitives import special as _sp
@@ -119,9 +122,11 @@ ive = _scipy_ufunc(_ive, _sc.ive)
 iv.__doc__, ive.__doc__ = _iv.__doc__, _ive.__doc__
 
 
-def softplus(x: Any) -> Any:
-    """log(1 + exp(x)), as scipy.special.softplus (``logaddexp(0, x)``, stable)."""
-    return np.logaddexp(0, x) if not _traced((x,)) else _ew.logaddexp(0, x)
+def softplus(x: Any, **kwargs: Any) -> Any:
+    """log(1 + exp(x)), as scipy.special.softplus: ``logaddexp(0, x, **kwargs)``
+    (stable), with the ufunc keywords (``out``, ``where``, ``dtype`` ...) that
+    ``dualtape.numpy.logaddexp`` takes."""
+    return _logaddexp(0, x, **kwargs)
 
 
 def multigammaln(a: Any, d: int) -> Any:
@@ -166,3 +171,8 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
     if not _traced((x,)):
         return _sc.log_softmax(x, axis=axis)
     return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+# scipy's parameter names for inspect.signature and help() (computed when first read);
+# logsumexp is dualtape.numpy's and keeps its own signature
+_signatures.expose(_sys.modules[__name__], _sc, [n for n in __all__ if n != "logsumexp"])

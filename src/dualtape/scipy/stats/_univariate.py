@@ -4,6 +4,8 @@ and scaled by one shared mechanism (``_LocScale``), as scipy.stats' rv_continuou
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from typing import Any, Callable
 
@@ -29,6 +31,15 @@ def _scalar(out: Any) -> Any:
     return out[()] if getattr(out, "ndim", None) == 0 and not isinstance(out, Tracer) else out
 
 
+def _shown_as(method: Callable[..., Any], sig: inspect.Signature) -> Callable[..., Any]:
+    """``method`` under its own name, showing ``sig`` to inspect.signature and help()."""
+    @functools.wraps(method)
+    def shown(self: Any, x: Any, *args: Any, **kwds: Any) -> Any:
+        return method(self, x, *args, **kwds)
+    setattr(shown, "__signature__", sig)     # noqa: B010 (read by inspect)
+    return shown
+
+
 class _LocScale:
     """A continuous distribution with shape parameters ``shapes`` and loc/scale.
 
@@ -44,6 +55,18 @@ class _LocScale:
     # A subclass's own, over its own shape parameters: (z, *shapes) -> array.
     _logpdf: Callable[..., Any]
     _cdf: Callable[..., Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # help() and IDEs show what _parse accepts, (x, <shapes>, loc=0, scale=1), where
+        # scipy.stats shows only (x, *args, **kwds)
+        P = inspect.Parameter
+        sig = inspect.Signature(
+            [P(n, P.POSITIONAL_OR_KEYWORD) for n in ("self", "x", *cls.shapes)]
+            + [P("loc", P.POSITIONAL_OR_KEYWORD, default=0),
+               P("scale", P.POSITIONAL_OR_KEYWORD, default=1)])
+        for name in ("logpdf", "pdf", "logcdf", "cdf"):
+            setattr(cls, name, _shown_as(getattr(_LocScale, name), sig))
 
     def __repr__(self) -> str:
         return f"<dualtape.scipy.stats.{self.name}>"
