@@ -110,8 +110,6 @@ def check_decompression(p: Any, col: SymmetricColoring, rng: np.random.Generator
 @pytest.mark.parametrize("n", [2, 3, 7, 100, 100_000])
 @pytest.mark.parametrize("order", ["natural", "largest_first", "smallest_last"])
 def test_arrowhead_two_star_colours(n: int, order: str) -> None:
-    if n * n > S._PYTHON_WORK:
-        pytest.importorskip("numba")   # without it, large graphs take the distance-2 colouring
     p = arrowhead(n)
     col = star_coloring(p, order=order)
     assert col.ncolors == 2 and col.lower_bound == 2
@@ -418,6 +416,22 @@ def test_without_numba_small_graphs_get_the_greedy_colourings(p, monkeypatch) ->
         assert (k1, b1, order) == (k2, b2, "natural")
 
 
+def test_without_numba_dense_rows_get_the_greedy_colourings(monkeypatch) -> None:
+    # the distance-2 rounds would give the arrowhead a colour per vertex, in time and
+    # memory quadratic in n; the greedy kernels as Python take a few ms per 1000 rows
+    p = arrowhead(3000)
+    compiled = [(c.colors, c.ncolors, c.lower_bound) for c in (star_coloring(p),
+                                                                acyclic_coloring(p))]
+    monkeypatch.setattr(S, "_KERNELS", Kernels("test", S._SOURCES))
+    S._KERNELS.use("python")
+    plain = [star_coloring(p), acyclic_coloring(p)]
+    for (c1, k1, b1), col in zip(compiled, plain):
+        np.testing.assert_array_equal(c1, col.colors)
+        assert (k1, b1, col.order) == (2, 2, "natural") and col.ncolors == 2
+    # a long band of low degree still takes the vectorised colouring
+    assert star_coloring(band(200_000, 1)).order.startswith("distance-2")
+
+
 @pytest.mark.parametrize("p", [stencil(7, 6), band(300, 2), arrowhead(40),
                                sp.csr_array(np.triu(np.ones((5, 5))))])
 def test_without_numba_vectorised_distance2(p, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -425,6 +439,7 @@ def test_without_numba_vectorised_distance2(p, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(S, "_KERNELS", Kernels("test", S._SOURCES))
     S._KERNELS.use("python")                                    # as if numba were absent
     monkeypatch.setattr(S, "_PYTHON_WORK", 0)                  # and the graph were large
+    monkeypatch.setattr(S, "_PYTHON_STEP_COST", np.inf)        # (dense rows included)
     g = S._graph(p)
     for a, b in zip(g[1:], compiled_graph[1:]):
         np.testing.assert_array_equal(a, b)
@@ -436,3 +451,36 @@ def test_without_numba_vectorised_distance2(p, monkeypatch: pytest.MonkeyPatch) 
         assert brute_star(dense, colors) and brute_acyclic(dense, colors)
         assert col.lower_bound <= col.ncolors
         check_decompression(p, col, np.random.default_rng(0))   # direct: exact either way
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(symmetric_patterns(), st.integers(0, 1000))
+def test_acyclic_trees_listed_or_scanned_give_one_colouring(p: np.ndarray, seed: int) -> None:
+    # Around a vertex of high degree the acyclic kernel reads its list of two-coloured
+    # trees, around one of low degree its adjacency row: with every vertex listed (the
+    # threshold at 0) the colouring must be the one the row scans give.
+    from dualtape import _coloring_sym_kernels as K
+    g = S._graph(sp.csr_array(p))
+    perm = np.random.default_rng(seed).permutation(g.n).astype(np.int64)
+    scanned = K._acyclic_kernel(perm, g.ptr, g.idx, g.rev)
+    saved, K._LIST_DEGREE = K._LIST_DEGREE, 0
+    try:
+        listed = K._acyclic_kernel(perm, g.ptr, g.idx, g.rev)
+    finally:
+        K._LIST_DEGREE = saved
+    np.testing.assert_array_equal(listed[0], scanned[0])
+    assert listed[1] == scanned[1]
+    assert brute_acyclic(p | p.T, listed[0])
+
+
+@pytest.mark.parametrize("n", [40, 100_000])
+def test_arrowhead_acyclic_two_colours_in_linear_work(n: int) -> None:
+    # the hub is listed, so its leaves look at its one tree, not its n - 1 edges
+    # (colouring them by scanning the hub's row took a second at n = 10**4)
+    p = arrowhead(n)
+    col = acyclic_coloring(p)
+    assert col.ncolors == 2 and col.lower_bound == 2
+    assert is_acyclic_coloring(p, col.colors)
+    if n <= 100:
+        assert brute_acyclic(p.toarray() != 0, np.asarray(col.colors))
+        check_decompression(p, col, np.random.default_rng(n), rtol=1e-12)

@@ -114,7 +114,17 @@ def _star_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
     return color, ncolors
 
 
+#: Above this degree a vertex lists its two-coloured trees (see _acyclic_kernel).
+_LIST_DEGREE = 32
+
+
 def _acyclic_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
+    # The two-coloured trees are disjoint sets over the edges.  Colouring v looks at
+    # the trees around each coloured neighbour w.  All of w's edges to one colour lie
+    # in one tree, so a vertex of high degree keeps a list of its trees, one per colour
+    # of its neighbours, each named by one of its edges: looking around it costs its
+    # number of colours, not its degree, and a dense row is not quadratic.  Around a
+    # vertex of low degree its adjacency row is scanned directly, which is faster.
     n = ptr.shape[0] - 1
     nnz = idx.shape[0]
     deg = 0                  # per-colour arrays: at most D + D (D - 1) colours forbidden
@@ -123,12 +133,17 @@ def _acyclic_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
     k = min(n, deg * deg + 1) + 1
     color = np.full(n, -1, dtype=np.int64)
     forbidden = np.full(k, -1, dtype=np.int64)
-    parent = np.arange(nnz, dtype=np.int64)       # disjoint sets over edges
+    parent = np.arange(nnz, dtype=np.int64)
     size = np.ones(nnz, dtype=np.int64)
     seen_v = np.full(nnz, -1, dtype=np.int64)     # per tree root: reached from v via w
     seen_w = np.full(nnz, -1, dtype=np.int64)
-    first_at = np.full(k, -1, dtype=np.int64)
+    first_at = np.full(k, -1, dtype=np.int64)     # v's tree towards each colour
     first_edge = np.zeros(k, dtype=np.int64)
+    head = np.full(n, -1, dtype=np.int64)         # per listing vertex: its trees, linked
+    nxt = np.empty(nnz + 1, dtype=np.int64)       # (each entry written before it is read)
+    ent_color = np.empty(nnz + 1, dtype=np.int64)  # the other colour of that tree
+    ent_edge = np.empty(nnz + 1, dtype=np.int64)   # one of the vertex's edges in it
+    nent = 0
     ncolors = 0
     for t in range(n):
         v = order[t]
@@ -140,48 +155,91 @@ def _acyclic_kernel(order, ptr, idx, rev):  # pragma: no cover - jitted
             w = idx[p]
             if color[w] < 0:
                 continue
-            for q in range(ptr[w], ptr[w + 1]):
-                x = idx[q]
-                c = color[x]
-                if x == v or c < 0 or forbidden[c] == v:
-                    continue
-                r = min(q, rev[q])
-                while parent[r] != r:
-                    parent[r] = parent[parent[r]]
-                    r = parent[r]
-                # Two neighbours of v in one two-coloured tree: colour c closes a cycle.
-                if seen_v[r] != v:
-                    seen_v[r] = v
-                    seen_w[r] = w
-                elif seen_w[r] != w:
-                    forbidden[c] = v
+            # each tree around w: its colour c and an edge r in it; two neighbours of
+            # v in one two-coloured tree forbid v its colour c (it would close a cycle)
+            if ptr[w + 1] - ptr[w] > _LIST_DEGREE:
+                a = head[w]
+                while a >= 0:
+                    c = ent_color[a]
+                    r = ent_edge[a]
+                    a = nxt[a]
+                    if forbidden[c] == v:
+                        continue
+                    while parent[r] != r:
+                        parent[r] = parent[parent[r]]
+                        r = parent[r]
+                    if seen_v[r] != v:
+                        seen_v[r] = v
+                        seen_w[r] = w
+                    elif seen_w[r] != w:
+                        forbidden[c] = v
+            else:
+                for q in range(ptr[w], ptr[w + 1]):
+                    x = idx[q]
+                    c = color[x]
+                    if x == v or c < 0 or forbidden[c] == v:
+                        continue
+                    r = min(q, rev[q])
+                    while parent[r] != r:
+                        parent[r] = parent[parent[r]]
+                        r = parent[r]
+                    if seen_v[r] != v:
+                        seen_v[r] = v
+                        seen_w[r] = w
+                    elif seen_w[r] != w:
+                        forbidden[c] = v
         c = 0
         while forbidden[c] == v:
             c += 1
         color[v] = c
         if c >= ncolors:
             ncolors = c + 1
+        v_listed = ptr[v + 1] - ptr[v] > _LIST_DEGREE
         for p in range(ptr[v], ptr[v + 1]):
             w = idx[p]
             d = color[w]
             if d < 0:
                 continue
             e = min(p, rev[p])
+            # e joins v's tree towards colour d and w's tree towards colour c
             if first_at[d] != v:
                 first_at[d] = v
                 first_edge[d] = e
                 others = -1
+                if v_listed:
+                    ent_color[nent] = d
+                    ent_edge[nent] = e
+                    nxt[nent] = head[v]
+                    head[v] = nent
+                    nent += 1
             else:
                 others = first_edge[d]
-            for q in range(ptr[w], ptr[w + 1] + 1):
-                if q < ptr[w + 1]:
+            g = -1
+            lo = hi = ptr[w]
+            if ptr[w + 1] - ptr[w] > _LIST_DEGREE:
+                a = head[w]
+                while a >= 0:
+                    if ent_color[a] == c:
+                        g = ent_edge[a]
+                        break
+                    a = nxt[a]
+                if g < 0:
+                    ent_color[nent] = c
+                    ent_edge[nent] = e
+                    nxt[nent] = head[w]
+                    head[w] = nent
+                    nent += 1
+            else:
+                hi = ptr[w + 1]
+            for q in range(lo, hi + 2):   # w's edges to colour c, then others, then g
+                if q < hi:
                     if idx[q] == v or color[idx[q]] != c:
                         continue
                     f = min(q, rev[q])
-                elif others >= 0:
-                    f = others
                 else:
-                    continue
+                    f = others if q == hi else g
+                    if f < 0:
+                        continue
                 a = e
                 while parent[a] != a:
                     parent[a] = parent[parent[a]]
