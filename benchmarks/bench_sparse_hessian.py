@@ -11,6 +11,8 @@
    the closed-form Hessian: max |error| / max |H|.
 2. Arrowhead Hessian and the dense-row-plus-dense-column Jacobian at n = 1e4: passes
    and time against the best one-sided plan.
+3. Arrowhead Hessian, star and acyclic, with the colouring kernels compiled by numba
+   and as plain Python, up to n = 1e5.
 
 Each time is the median over a few repeats (the whole call also gives its minimum, the
 least disturbed on a shared machine); the load average is printed before and after.
@@ -143,6 +145,31 @@ def arrowhead_and_bidirectional(n: int) -> None:
           f"{ms(t1).strip()} ms, bidirectional {ms(t2).strip()} ms)")
 
 
+def arrowhead_backends(sizes: list[int]) -> None:
+    """The arrowhead's sparse Hessian, star and acyclic, with the colouring kernels
+    compiled and as plain Python (the core install, without numba)."""
+    import importlib.util
+    backends = ["python"] + (["numba"] if importlib.util.find_spec("numba") else [])
+    print(f"\n3. arrowhead, dt.hessian(structure='sparse'), ms (median of 3): "
+          f"{', '.join(backends)} colouring kernels")
+
+    def arrow(x):
+        return np.sum(x ** 2) + x[0] * np.sum(np.sin(x[1:]))
+    try:
+        for n in sizes:
+            x = np.random.default_rng(2).uniform(-1, 1, n)
+            row = [f"{n:>8}"]
+            for m in ("star", "acyclic"):
+                for b in backends:
+                    cs._KERNELS.use(b)
+                    t, (_, info) = best(lambda: dt.hessian(
+                        arrow, structure="sparse", method=m, return_info=True)(x), 3)
+                    row.append(f"{m} {b} {ms(t).strip()} ({info.colors} colours)")
+            print("  ".join(row), flush=True)
+    finally:
+        cs._KERNELS.reset()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max-n", type=float, default=1e6)
@@ -150,6 +177,7 @@ def main() -> None:
     sizes = [n for n in (10**3, 10**4, 10**5, 10**6) if n <= args.max_n]
     rosenbrock_table(sizes)
     arrowhead_and_bidirectional(10**4)
+    arrowhead_backends([n for n in sizes if n <= 10**5])
     print(f"\n{load()}")
 
 
