@@ -113,7 +113,7 @@ FUNCTIONS = {"tridiagonal": (rosenbrock, rosenbrock_hessian),
 def sizes(problem: str, method: str, quick: bool) -> list[int]:
     """The sizes of one (problem, method).  Dense and n HVPs cost n times a gradient
     (dense also stores n² numbers) and stop early; distance-2 on the arrowhead needs n
-    colours, so it is as dense; the acyclic kernel costs Σ deg² = n² on the arrowhead."""
+    colours, so it is as dense."""
     if problem == "stencil":
         side = C.powers(2, 4, 32 if quick else 128)          # n = 16 ... 1024 / 16384
         n_all = [s * s for s in side]
@@ -122,8 +122,6 @@ def sizes(problem: str, method: str, quick: bool) -> list[int]:
     dense_max = 256 if quick else 2048
     if method in ("dense", "hvps") or (problem == "arrowhead" and method == "distance2"):
         return [n for n in n_all if n <= dense_max]
-    if problem == "arrowhead" and method == "acyclic":
-        return [n for n in n_all if n <= (1024 if quick else 16384)]
     return n_all
 
 
