@@ -31,14 +31,15 @@ BANNER = ("<!-- Rendered by paper/render.py from paper.template.md and paper/res
 
 def provenance(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """``run.*`` values: one value per field if all rows agree, else the values joined."""
-    def one(col: str) -> str:
-        vals = sorted({str(r[col]) for r in rows if r.get(col) not in (None, "")})
+    def one(col: str, width: int | None = None) -> str:
+        vals = sorted({str(r[col])[:width] for r in rows if r.get(col) not in (None, "")})
         return ", ".join(vals) if vals else "unknown"
 
     dates = sorted(str(r["timestamp"])[:10] for r in rows if r.get("timestamp"))
     loads = sorted(float(r["load"]) for r in rows if isinstance(r.get("load"), (int, float)))
     dirty = any(r.get("dirty") is True for r in rows)
-    return {"commit": one("commit")[:12] + (" (with uncommitted changes)" if dirty else ""),
+    # each commit shortened, not the list of them: results of two commits name both
+    return {"commit": one("commit", 12) + (" (with uncommitted changes)" if dirty else ""),
             "date": dates[0] if dates and dates[0] == dates[-1]
             else (f"{dates[0]} to {dates[-1]}" if dates else "unknown"),
             "host": one("host"), "cpu": one("cpu"), "python": one("python"),

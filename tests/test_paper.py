@@ -59,3 +59,11 @@ def test_the_reference_results_are_one_full_run_with_provenance(named):
     assert named["modes_vs_n_m.count_crossover"] == 1.0
     assert named["cheap_gradient.mlp_count_max"] <= 4
     assert named["sparse_vs_fd.dt_error"] == 0
+
+
+def test_provenance_names_every_commit_its_rows_come_from(render):
+    rows = [{"commit": "a" * 40, "dirty": False}, {"commit": "b" * 40, "dirty": False},
+            {"commit": "a" * 40, "dirty": False}]
+    assert render.provenance(rows)["commit"] == "aaaaaaaaaaaa, bbbbbbbbbbbb"
+    assert render.provenance(rows[:1] + [{"commit": "a" * 40, "dirty": True}])["commit"] \
+        == "aaaaaaaaaaaa (with uncommitted changes)"
