@@ -4,7 +4,7 @@ Every measured number in the paper is a placeholder ``{{experiment.quantity}}`` 
 ``{{experiment.quantity:FORMAT}}`` (a Python format spec, e.g. ``.2f``), filled in from
 ``experiment.numbers(records, results_dir)`` computed on ``paper/results/``: the
 committed full-grid results.  ``{{run.FIELD}}`` gives their provenance (commit, date,
-host, cpu, versions, BLAS).  A placeholder that names no value is an error.
+host, cpu, versions, BLAS), ``{{run_EXPERIMENT.FIELD}}`` one experiment's.  A placeholder that names no value is an error.
 
     python paper/render.py            # write paper/paper.md
     python paper/render.py --check    # exit 1 if paper/paper.md differs from a rendering
@@ -70,6 +70,8 @@ def values(results: pathlib.Path = RESULTS,
         every += rows
         for key, v in module.numbers(rows, results_dir=str(results)).items():
             out[f"{name}.{key}"] = v
+        for key, v in provenance(rows).items():          # one experiment's own run
+            out[f"run_{name}.{key}"] = v
     for key, v in provenance(every).items():
         out[f"run.{key}"] = v
     return out

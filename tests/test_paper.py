@@ -50,9 +50,15 @@ def test_every_placeholder_names_a_value_and_none_is_left(render, named):
         render.render("{{modes_vs_n_m.no_such_value}}", named)
 
 
-def test_the_reference_results_are_one_full_run_with_provenance(named):
+def test_the_reference_results_are_full_runs_with_provenance(named):
     assert named["run.scale"] == "full"
     assert named["run.commit"] != "unknown" and named["run.host"] != "unknown"
+    # each experiment's grid is one run of committed code
+    commits = {k: v for k, v in named.items() if k.startswith("run_") and k.endswith(".commit")}
+    assert len(commits) >= 8
+    for key, commit in commits.items():
+        assert len(commit) == 12 and "," not in commit and "uncommitted" not in commit, \
+            (key, commit)
     # the counted laws the paper states hold in the committed results
     assert abs(named["modes_vs_n_m.fwd_count_slope"] - 1) < 0.05
     assert abs(named["modes_vs_n_m.rev_count_slope"] - 1) < 0.05
