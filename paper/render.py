@@ -4,7 +4,8 @@ Every measured number in the paper is a placeholder ``{{experiment.quantity}}`` 
 ``{{experiment.quantity:FORMAT}}`` (a Python format spec, e.g. ``.2f``), filled in from
 ``experiment.numbers(records, results_dir)`` computed on ``paper/results/``: the
 committed full-grid results.  ``{{run.FIELD}}`` gives their provenance (commit, date,
-host, cpu, versions, BLAS), ``{{run_EXPERIMENT.FIELD}}`` one experiment's.  A placeholder that names no value is an error.
+host, cpu, versions, BLAS), ``{{run_EXPERIMENT.FIELD}}`` one experiment's.  A
+placeholder that names no value is an error.
 
     python paper/render.py            # write paper/paper.md
     python paper/render.py --check    # exit 1 if paper/paper.md differs from a rendering

@@ -41,8 +41,9 @@ same results, and so do graphs with dense rows (an arrowhead at n = 10**4 in abo
 (:mod:`dualtape._coloring_vec`): a distance-2 colouring by Jones-Plassmann rounds,
 which is a star and an acyclic colouring but may use more colours (the lower bound in
 the result shows how many more); on a dense row it would need a colour per vertex of
-the row and time and memory quadratic in its length, so it is not used there.  The substitution kernel runs as plain Python there,
-and is only needed for colourings that are not star colourings.  Everything around the
+the row and time and memory quadratic in its length, so it is not used there.  The
+substitution kernel runs as plain Python there, and is only needed for colourings that
+are not star colourings.  Everything around the
 kernels (symmetrising the pattern, edge bookkeeping, lower bounds, direct recovery,
 validity checks) is vectorised numpy.
 """
