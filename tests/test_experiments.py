@@ -153,3 +153,21 @@ def test_sparse_hessian_numbers_read_ratios_and_colours_from_the_records(tmp_pat
     assert got["tri_star_over_acyclic"] == pytest.approx(2.0)
     assert got["direct_error"] == 2e-16 and got["acyclic_error"] == 1e-15
     assert got["tri_star_slope"] == pytest.approx(1.0)
+
+
+def test_peers_compares_dualtape_in_units_of_numpy_f():
+    # synthetic medians: numpy f 1 s per chain, dualtape's three gradients 20, 0.5 and
+    # 0.1 times that; the compared quantities are those ratios, whatever the machine
+    P = experiment("peers")
+    times = {"numpy_f": 1.0, "dualtape_grad": 20.0, "dualtape_replay_grad": 0.5,
+             "dualtape_compiled_grad": 0.1}
+    records = [{"part": "overhead", "size": 1, "n": 0, "m": 0, "method": m,
+                "statistic": "median", "time_s": t} for m, t in times.items()]
+    got = P.numbers(records)
+    assert set(P.TOLERANCES) <= set(got)
+    assert got["dualtape_grad_vs_numpy_f"] == pytest.approx(20.0)
+    assert got["dualtape_replay_grad_vs_numpy_f"] == pytest.approx(0.5)
+    assert got["dualtape_compiled_grad_vs_numpy_f"] == pytest.approx(0.1)
+    slower = P.numbers([{**r, "time_s": 3 * r["time_s"]} for r in records])
+    assert all(slower[k] == pytest.approx(got[k]) for k in P.TOLERANCES)
+    assert slower["dualtape_grad_us_per_op"] == pytest.approx(3 * got["dualtape_grad_us_per_op"])
