@@ -314,3 +314,23 @@ def test_signature_shows_scipys_shape_parameters_and_each_is_accepted(name, meth
     traced = _primal(lambda v: fn(**{**kwargs, "x": v}), np.float64(x))
     assert float(traced) == pytest.approx(want, rel=1e-12)
     assert fn(*kwargs.values()) == pytest.approx(want, rel=1e-13)
+
+
+def test_a_distribution_keeps_its_own_methods_under_the_shown_signature():
+    import inspect
+
+    from dualtape.scipy.stats._univariate import _LocScale
+
+    class Scaled(type(dst.t)):
+        def logpdf(self, x, *args, **kwds):
+            return 2.0 * super().logpdf(x, *args, **kwds)
+
+    class Again(Scaled):                                # inherits Scaled's, wrapped once
+        pass
+
+    for cls in (Scaled, Again):
+        d = cls()
+        assert list(inspect.signature(d.logpdf).parameters) == ["x", "df", "loc", "scale"]
+        assert d.logpdf(0.3, 4.0) == pytest.approx(2.0 * ss.t.logpdf(0.3, 4.0), rel=1e-13)
+        assert d.cdf(0.3, df=4.0) == pytest.approx(ss.t.cdf(0.3, 4.0), rel=1e-13)
+    assert issubclass(Scaled, _LocScale)

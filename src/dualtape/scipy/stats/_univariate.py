@@ -65,8 +65,8 @@ class _LocScale:
             [P(n, P.POSITIONAL_OR_KEYWORD) for n in ("self", "x", *cls.shapes)]
             + [P("loc", P.POSITIONAL_OR_KEYWORD, default=0),
                P("scale", P.POSITIONAL_OR_KEYWORD, default=1)])
-        for name in ("logpdf", "pdf", "logcdf", "cdf"):
-            setattr(cls, name, _shown_as(getattr(_LocScale, name), sig))
+        for name in ("logpdf", "pdf", "logcdf", "cdf"):    # the class's own, if it has one
+            setattr(cls, name, _shown_as(inspect.unwrap(getattr(cls, name)), sig))
 
     def __repr__(self) -> str:
         return f"<dualtape.scipy.stats.{self.name}>"
